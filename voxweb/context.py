@@ -1,0 +1,113 @@
+"""ServerContext: the live, shared state of one running voxweb server.
+
+It holds what every layer of a running server needs to see at once: the settings, the API
+token, the live on/off switches of each API (the control panel flips them), the log ring,
+the extension handlers added by the embedding program, and a way to ask the server to stop.
+The HTTP layer reads it; ``server.py`` creates it. It does no I/O of its own.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from voxweb import __version__
+from voxweb.config import Settings
+from voxweb.logring import LogRing
+
+API_NAMES = ("slicer", "dicom", "static", "exec")
+
+
+@dataclass
+class Switches:
+    """Which APIs answer right now. ``exec`` can only be on if the settings allowed it."""
+
+    slicer: bool = True
+    dicom: bool = True
+    static: bool = True
+    exec: bool = False
+
+    def as_dict(self) -> dict[str, bool]:
+        return {name: getattr(self, name) for name in API_NAMES}
+
+
+@dataclass
+class ExtensionHandler:
+    """A request handler added by the embedding program (see ``Server.add_handler``).
+
+    Either ``prefix`` + ``app`` (an ASGI app that owns every path under the prefix), or a
+    Slicer-style ``handler`` object with ``canHandleRequest``/``handleRequest``.
+    """
+
+    prefix: str | None = None
+    app: Any = None
+    handler: Any = None
+
+
+@dataclass
+class ServerContext:
+    settings: Settings
+    token: str | None = None
+    switches: Switches = field(default_factory=Switches)
+    log: LogRing = field(default_factory=LogRing)
+    extensions: list[ExtensionHandler] = field(default_factory=list)
+    started_at: float = field(default_factory=time.time)
+    version: str = __version__
+    bound_host: str = ""
+    bound_port: int = 0
+    request_shutdown: Callable[[], None] = lambda: None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ServerContext:
+        token = None
+        if settings.token_required:
+            token = settings.token or secrets.token_urlsafe(32)  # 256 bits
+        switches = Switches(
+            slicer=not settings.disable_slicer,
+            dicom=not settings.disable_dicom,
+            static=not settings.disable_static,
+            exec=settings.enable_exec,
+        )
+        return cls(
+            settings=settings,
+            token=token,
+            switches=switches,
+            log=LogRing(settings.log_buffer_size),
+        )
+
+    @property
+    def exec_allowed(self) -> bool:
+        """Exec can be switched on live only when the server was started with it enabled."""
+        return self.settings.enable_exec
+
+    def set_switch(self, name: str, on: bool) -> None:
+        if name not in API_NAMES:
+            raise KeyError(f"unknown API switch {name!r}; known: {', '.join(API_NAMES)}")
+        if name == "exec" and on and not self.exec_allowed:
+            raise PermissionError("exec was not enabled at start (voxweb serve --enable-exec)")
+        with self.lock:
+            setattr(self.switches, name, bool(on))
+
+    @property
+    def base_url(self) -> str:
+        host = self.bound_host
+        if host in ("0.0.0.0", "::", ""):
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"{self.settings.scheme}://{host}:{self.bound_port}"
+
+    @property
+    def open_url(self) -> str:
+        """The URL to print and open: the control panel, with the token when one is needed."""
+        return f"{self.base_url}/?token={self.token}" if self.token else f"{self.base_url}/"
+
+    @property
+    def cookie_name(self) -> str:
+        # Cookies ignore ports, so two servers on one host need different names.
+        return f"voxweb_token_{self.bound_port}"

@@ -1,0 +1,150 @@
+"""``/api/*``: voxweb's own REST API (described by OpenAPI at ``/api/openapi.json``).
+
+For now it is the control panel's back end: server status, the live API switches, the log
+(snapshot, server-sent events, clear) and shutdown. Every route sits behind ApiGuard, so it
+needs the token like any API. FastAPI's docs pages load from a CDN, so they are off; the
+docroot's ``api.html`` renders the schema instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field
+from starlette.background import BackgroundTask
+from starlette.responses import JSONResponse, Response
+
+from voxweb.context import API_NAMES, ServerContext
+from voxweb.http.logstream import log_stream
+from voxweb.http.responses import error_response
+
+logger = logging.getLogger(__name__)
+
+
+class ApiSwitches(BaseModel):
+    slicer: bool
+    dicom: bool
+    static: bool
+    exec: bool
+
+
+class SwitchChange(BaseModel):
+    slicer: bool | None = None
+    dicom: bool | None = None
+    static: bool | None = None
+    exec: bool | None = None
+
+
+class Status(BaseModel):
+    name: str = "voxweb"
+    version: str
+    url: str
+    host: str
+    port: int
+    scheme: str
+    auth: str
+    uptime_s: float
+    apis: ApiSwitches
+    exec_allowed: bool = Field(description="exec can be switched on (started with --enable-exec)")
+    cors_origins: list[str]
+    log_bytes: int
+    log_last_seq: int
+
+
+class LogEntryModel(BaseModel):
+    seq: int
+    time: float
+    level: str
+    source: str
+    message: str
+
+
+class LogSnapshot(BaseModel):
+    entries: list[LogEntryModel]
+    last_seq: int
+    cleared_at: int
+
+
+class Ok(BaseModel):
+    success: bool = True
+
+
+def build_api(ctx: ServerContext) -> FastAPI:
+    app = FastAPI(
+        title="voxweb API",
+        version=ctx.version,
+        openapi_url="/api/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        return error_response(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        return error_response(422, f"invalid request: {problems}")
+
+    def status() -> Status:
+        s = ctx.settings
+        return Status(
+            version=ctx.version,
+            url=ctx.base_url,
+            host=ctx.bound_host,
+            port=ctx.bound_port,
+            scheme=s.scheme,
+            auth=s.auth,
+            uptime_s=round(time.time() - ctx.started_at, 3),
+            apis=ApiSwitches(**ctx.switches.as_dict()),
+            exec_allowed=ctx.exec_allowed,
+            cors_origins=list(s.cors_origin),
+            log_bytes=ctx.log.size_bytes(),
+            log_last_seq=ctx.log.last_seq,
+        )
+
+    @app.get("/api/status", response_model=Status, summary="Server status and API switches")
+    async def get_status() -> Status:
+        return status()
+
+    @app.post("/api/switches", response_model=Status, summary="Turn APIs on or off while running")
+    async def set_switches(change: SwitchChange) -> Status:
+        wanted = {k: v for k, v in change.model_dump().items() if v is not None}
+        if not wanted:
+            raise HTTPException(400, f"name at least one switch: {', '.join(API_NAMES)}")
+        if wanted.get("exec") and not ctx.exec_allowed:
+            raise HTTPException(403, "exec was not enabled at start (voxweb serve --enable-exec)")
+        for name, on in wanted.items():
+            ctx.set_switch(name, on)
+            logger.warning("API switch %s turned %s", name, "on" if on else "off")
+        return status()
+
+    @app.get("/api/log", response_model=LogSnapshot, summary="Log entries after a sequence number")
+    async def get_log(after: int = 0) -> LogSnapshot:
+        entries = [LogEntryModel(**e.as_dict()) for e in ctx.log.since(after)]
+        return LogSnapshot(entries=entries, last_seq=ctx.log.last_seq, cleared_at=ctx.log.cleared_at)
+
+    @app.get(
+        "/api/log/stream",
+        summary="Follow the log as server-sent events (log, clear)",
+        response_class=Response,
+        responses={200: {"content": {"text/event-stream": {}}}},
+    )
+    async def stream_log(request: Request) -> Response:
+        return log_stream(ctx.log, request)
+
+    @app.post("/api/log/clear", response_model=Ok, summary="Empty the log")
+    async def clear_log() -> Ok:
+        ctx.log.clear()
+        return Ok()
+
+    @app.post("/api/shutdown", response_model=Ok, summary="Stop the server after answering")
+    async def shutdown() -> Response:
+        logger.warning("shutdown requested over HTTP (/api/shutdown)")
+        return JSONResponse({"success": True}, background=BackgroundTask(ctx.request_shutdown))
+
+    return app

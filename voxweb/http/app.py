@@ -1,0 +1,199 @@
+"""The ASGI application: access log, Host check, then dispatch like Slicer.
+
+Dispatch (spec §1.4): ``/slicer/...`` (the path's directory part starts with ``/slicer``)
+goes to the Slicer API, ``/dicom...`` to DICOMweb, ``/api/...`` to voxweb's own API, the rest
+to static files. An API that is switched off falls through to static, so it answers 404 as
+Slicer does. Extension handlers added by the embedding program are consulted first: prefix
+apps own their prefix; Slicer-style handlers bid with ``canHandleRequest`` against the
+built-in confidences (0.5 for an API, 0.1 for static) and win only when they bid higher.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from urllib.parse import parse_qsl, urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from voxweb.context import ExtensionHandler, ServerContext
+from voxweb.http.api import build_api
+from voxweb.http.dicomweb import DicomWeb
+from voxweb.http.limits import BodyLimits
+from voxweb.http.responses import empty_response, error_response
+from voxweb.http.security import ApiGuard, HostGuard, SecurityPolicy, StaticGuard
+from voxweb.http.slicer_api import SlicerApi
+from voxweb.http.static import StaticFiles
+
+access_logger = logging.getLogger("voxweb.access")
+
+API_CONFIDENCE = 0.5
+STATIC_CONFIDENCE = 0.1
+
+
+def is_slicer_path(path: str) -> bool:
+    # Slicer tests the directory part: "/slicer/x" matches, the bare "/slicer" does not.
+    return os.path.split(path)[0].startswith("/slicer")
+
+
+def loggable_target(scope: Scope) -> str:
+    """The request target with any token removed, for logs."""
+    path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+    query = scope.get("query_string", b"").decode("latin-1")
+    if query:
+        if "token" in query:
+            pairs = [(k, "***" if k == "token" else v) for k, v in parse_qsl(query, keep_blank_values=True)]
+            query = urlencode(pairs, safe="*")
+        path += "?" + query
+    return path
+
+
+class AccessLog:
+    """Records method, target (token removed), status, bytes and milliseconds per request."""
+
+    def __init__(self, app: ASGIApp, ctx: ServerContext) -> None:
+        self.app = app
+        self.ctx = ctx
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 0
+        sent = 0
+
+        async def counting_send(message: Message) -> None:
+            nonlocal status, sent
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                sent += len(message.get("body", b""))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, counting_send)
+        finally:
+            elapsed = (time.perf_counter() - start) * 1000
+            line = f'{scope["method"]} {loggable_target(scope)} {status or "-"} {sent} {elapsed:.1f}ms'
+            self.ctx.log.append(line, "INFO" if status < 500 else "ERROR", "access")
+            access_logger.info(line)
+
+
+class SlicerStyleHandlerApp:
+    """Runs a Slicer-style handler object (``handleRequest -> (contentType, body)``)."""
+
+    def __init__(self, handler: object) -> None:
+        self.handler = handler
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        body = await request.body()
+        uri = scope.get("raw_path", b"") + (b"?" + scope["query_string"] if scope.get("query_string") else b"")
+        try:
+            content_type, content = await run_in_threadpool(
+                self.handler.handleRequest, method=scope["method"], uri=uri, requestBody=body
+            )
+        except Exception as exc:
+            logging.getLogger(__name__).exception("extension handler failed")
+            response: Response = error_response(500, f"Server error: {exc}")
+        else:
+            if not content:
+                response = empty_response(404)
+            else:
+                if isinstance(content_type, bytes):
+                    content_type = content_type.decode("latin-1")
+                if isinstance(content, str):
+                    content = content.encode()
+                response = Response(content, media_type=content_type)
+        await response(scope, receive, send)
+
+
+class Dispatcher:
+    def __init__(self, ctx: ServerContext, policy: SecurityPolicy) -> None:
+        self.ctx = ctx
+        self.policy = policy
+        settings = ctx.settings
+        self.slicer = self.protect(SlicerApi(ctx))
+        self.dicom = self.protect(DicomWeb(ctx))
+        self.api = self.protect(build_api(ctx))
+        self.static = StaticGuard(
+            StaticFiles(settings.resolved_docroot(), directory_listing=settings.directory_listing), policy
+        )
+        self._wrapped: dict[int, ASGIApp] = {}
+
+    def protect(self, app: ASGIApp) -> ASGIApp:
+        settings = self.ctx.settings
+        return ApiGuard(BodyLimits(app, settings.max_body_size, settings.body_timeout), self.policy)
+
+    def _extension_app(self, ext: ExtensionHandler) -> ASGIApp:
+        key = id(ext)
+        if key not in self._wrapped:
+            inner = ext.app if ext.app is not None else SlicerStyleHandlerApp(ext.handler)
+            self._wrapped[key] = self.protect(inner)
+        return self._wrapped[key]
+
+    def choose(self, scope: Scope) -> ASGIApp | None:
+        path: str = scope["path"]
+        switches = self.ctx.switches
+        for ext in self.ctx.extensions:
+            if ext.prefix is not None:
+                prefix = ext.prefix.rstrip("/")
+                if path == prefix or path.startswith(prefix + "/"):
+                    return self._extension_app(ext)
+
+        builtin: ASGIApp | None = None
+        confidence = 0.0
+        if switches.slicer and (is_slicer_path(path) or path == "/system"):
+            # "/system" without the prefix: slicerio's stop_server() sends DELETE /system.
+            builtin, confidence = self.slicer, API_CONFIDENCE
+        elif switches.dicom and path.startswith("/dicom"):
+            builtin, confidence = self.dicom, API_CONFIDENCE
+        elif path == "/api" or path.startswith("/api/"):
+            builtin, confidence = self.api, API_CONFIDENCE
+        elif switches.static:
+            builtin, confidence = self.static, STATIC_CONFIDENCE
+
+        bidders = [e for e in self.ctx.extensions if e.handler is not None]
+        if bidders:
+            uri = scope.get("raw_path", b"") + (b"?" + scope["query_string"] if scope.get("query_string") else b"")
+            for ext in bidders:
+                try:
+                    bid = float(ext.handler.canHandleRequest(method=scope["method"], uri=uri, requestBody=b""))
+                except Exception:
+                    logging.getLogger(__name__).exception("canHandleRequest failed")
+                    continue
+                if bid > confidence:
+                    builtin, confidence = self._extension_app(ext), bid
+        return builtin
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        app = self.choose(scope)
+        if app is None:
+            await empty_response(404)(scope, receive, send)
+            return
+        await app(scope, receive, send)
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+def build_app(ctx: ServerContext) -> ASGIApp:
+    policy = SecurityPolicy(ctx)
+    return AccessLog(HostGuard(Dispatcher(ctx, policy), policy), ctx)

@@ -1,0 +1,87 @@
+"""Request-body limits: a size cap (413) and a stall timeout (408).
+
+A declared ``Content-Length`` over the cap is refused before a byte of the body is read; a
+chunked body is counted as it arrives and refused as soon as it passes the cap. A body that
+stops arriving for ``body_timeout`` seconds is cut off. Once the body is complete, ``receive``
+is passed through untouched, so long-lived responses (server-sent events) are not timed out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from voxweb.http.responses import error_response
+
+
+class _BodyRefused(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class BodyLimits:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.timeout = timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None:
+            try:
+                too_big = int(declared) > self.max_bytes
+            except ValueError:
+                await error_response(400, f"Content-Length {declared!r} is not a number")(scope, receive, send)
+                return
+            if too_big:
+                await self._refuse(scope, receive, send, 413, self._too_big_message())
+                return
+
+        received = 0
+        body_done = False
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received, body_done
+            if body_done:
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.timeout)
+            except asyncio.TimeoutError:
+                raise _BodyRefused(408, f"the request body stalled for {self.timeout:g} s") from None
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _BodyRefused(413, self._too_big_message())
+                body_done = not message.get("more_body", False)
+            else:
+                body_done = True
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyRefused as refused:
+            if started:
+                raise
+            await self._refuse(scope, receive, send, refused.status, refused.message)
+
+    def _too_big_message(self) -> str:
+        return f"the request body is larger than the limit of {self.max_bytes} bytes (max_body_size)"
+
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, message: str) -> None:
+        # The unread rest of the body makes the connection unusable: close it.
+        await error_response(status, message, headers={"Connection": "close"})(scope, receive, send)

@@ -1,0 +1,60 @@
+"""uvicorn's HTTP protocol with a header-read timeout (slow-loris defence).
+
+uvicorn times out idle keep-alive connections but waits forever for a request whose header
+trickles in, or for a first byte that never comes. This subclass closes such a connection
+after ``header_timeout`` seconds, answering 408 if part of a request had arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+
+class TimedHttpToolsProtocol(HttpToolsProtocol):
+    header_timeout: float = 10.0
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._header_timer: asyncio.TimerHandle | None = None
+        self._arm_header_timer()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._header_timer is None:
+            self._arm_header_timer()
+
+    def on_headers_complete(self) -> None:
+        self._disarm_header_timer()
+        super().on_headers_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_header_timer()
+        super().connection_lost(exc)
+
+    def _arm_header_timer(self) -> None:
+        self._header_timer = self.loop.call_later(self.header_timeout, self._on_header_timeout)
+
+    def _disarm_header_timer(self) -> None:
+        if getattr(self, "_header_timer", None) is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _on_header_timeout(self) -> None:
+        self._header_timer = None
+        if self.transport.is_closing():
+            return
+        if self.cycle is not None and not self.cycle.response_complete:
+            return  # a request is being answered; its own limits apply
+        body = b"request header timeout"
+        self.transport.write(
+            b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain\r\n"
+            b"content-length: " + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n" + body
+        )
+        self.transport.close()
+
+
+def protocol_with_timeout(header_timeout: float) -> type[TimedHttpToolsProtocol]:
+    """A protocol class bound to one server's header timeout."""
+    return type("VoxwebHttpProtocol", (TimedHttpToolsProtocol,), {"header_timeout": header_timeout})

@@ -1,0 +1,32 @@
+"""Response helpers shared by every HTTP adapter.
+
+Errors everywhere use the shape Slicer clients already parse, ``{"success": false,
+"message": ...}`` with ``Content-Type: application/json`` exactly (slicerio compares the
+header verbatim), so a client gets the same kind of answer from any route.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from starlette.responses import Response
+
+JSON_TYPE = "application/json"
+
+
+def json_bytes(value: object) -> bytes:
+    """Python's default ``json.dumps`` form (``", "`` and ``": "``), as Slicer writes it."""
+    return json.dumps(value).encode("ascii")
+
+
+def json_response(value: object, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(json_bytes(value), status_code=status, media_type=JSON_TYPE, headers=headers)
+
+
+def error_response(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
+    return json_response({"success": False, "message": message}, status, headers)
+
+
+def empty_response(status: int, headers: Mapping[str, str] | None = None) -> Response:
+    return Response(b"", status_code=status, headers=headers)

@@ -1,0 +1,168 @@
+"""Static files from the docroot, with Slicer's conventions and without its holes.
+
+Kept from Slicer (spec §6): ``index.html`` for a directory, ``/browse*`` served by
+``/browse.html`` (OHIF deep links), an empty-bodied 404. Fixed: the query string is ignored
+for lookup, paths are percent-decoded once, and a path can never leave the docroot (no
+``..`` segments, NUL bytes, backslashes, or symlinks that resolve outside the root). Files are
+sent by Starlette's FileResponse (ETag, Last-Modified, Range, HEAD) with a 304 for a matching
+conditional request.
+"""
+
+from __future__ import annotations
+
+import html
+import mimetypes
+import os
+import re
+import stat
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from urllib.parse import quote, unquote_to_bytes
+
+from starlette.datastructures import Headers
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from voxweb.http.responses import empty_response
+
+# Slicer's only rewrite rule: anything starting with /browse is the OHIF page.
+BROWSE_RULE = re.compile(r"^[/\\]browse")
+
+_EXTRA_TYPES = {
+    ".js": "text/javascript",
+    ".mjs": "text/javascript",
+    ".css": "text/css",
+    ".json": "application/json",
+    ".map": "application/json",
+    ".wasm": "application/wasm",
+    ".svg": "image/svg+xml",
+    ".ico": "image/vnd.microsoft.icon",
+    ".woff2": "font/woff2",
+    ".nrrd": "application/octet-stream",
+    ".nii": "application/octet-stream",
+    ".dcm": "application/dicom",
+    ".glb": "model/gltf-binary",
+    ".gltf": "model/gltf+json",
+}
+
+
+def content_type_for(path: str) -> str:
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix in _EXTRA_TYPES:
+        return _EXTRA_TYPES[suffix]
+    guessed, _ = mimetypes.guess_type(path, strict=False)
+    return guessed or "application/octet-stream"
+
+
+def safe_segments(raw_path: bytes) -> list[str] | None:
+    """The decoded path segments of a request, or None when the path is not acceptable."""
+    try:
+        decoded = unquote_to_bytes(raw_path).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if "\x00" in decoded or "\\" in decoded:
+        return None
+    segments = [s for s in decoded.split("/") if s]
+    if any(s in (".", "..") for s in segments):
+        return None
+    return segments
+
+
+def resolve_in_root(root: Path, segments: list[str]) -> Path | None:
+    """Join segments under root; None unless the real path stays inside the real root."""
+    candidate = root.joinpath(*segments)
+    try:
+        real = candidate.resolve(strict=True)
+    except (FileNotFoundError, NotADirectoryError, RuntimeError, OSError):
+        return None
+    if real != root and root not in real.parents:
+        return None
+    return real
+
+
+class StaticFiles:
+    """The docroot handler (an ASGI app)."""
+
+    def __init__(self, root: Path, directory_listing: bool = False, rewrites: list | None = None) -> None:
+        self.root = Path(root).resolve()
+        self.directory_listing = directory_listing
+        # (compiled regex on the raw target, replacement path) pairs, first match wins.
+        self.rewrites = rewrites if rewrites is not None else [(BROWSE_RULE, "/browse.html")]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = self.lookup(scope)
+        await response(scope, receive, send)
+
+    def lookup(self, scope: Scope) -> Response:
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+        for rule, target in self.rewrites:
+            if rule.match(raw_path.decode("latin-1")):
+                raw_path = target.encode()
+                break
+        segments = safe_segments(raw_path)
+        if segments is None:
+            return empty_response(404)
+        path = resolve_in_root(self.root, segments)
+        if path is None:
+            return empty_response(404)
+        if scope["method"] not in ("GET", "HEAD"):
+            if scope["method"] == "OPTIONS":
+                return Response(status_code=204, headers={"Allow": "GET, HEAD, OPTIONS"})
+            return empty_response(405, headers={"Allow": "GET, HEAD, OPTIONS"})
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            if not raw_path.endswith(b"/"):
+                # Relative links inside the directory's index.html need the trailing slash.
+                location = raw_path.decode("latin-1") + "/"
+                query = scope.get("query_string", b"")
+                if query:
+                    location += "?" + query.decode("latin-1")
+                return RedirectResponse(location, status_code=301)
+            index = resolve_in_root(self.root, [*segments, "index.html"])
+            if index is None:
+                index = resolve_in_root(self.root, [*segments, "index.htm"])
+            if index is not None and index.is_file():
+                return self._file(index, scope)
+            if self.directory_listing:
+                return self._listing(path, raw_path.decode("latin-1"))
+            return empty_response(404)
+        if not stat.S_ISREG(info.st_mode):
+            return empty_response(404)
+        return self._file(path, scope, info)
+
+    def _file(self, path: Path, scope: Scope, info: os.stat_result | None = None) -> Response:
+        info = info or path.stat()
+        response = FileResponse(path, stat_result=info, media_type=content_type_for(path.name))
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        if _not_modified(response, Headers(scope=scope)):
+            return Response(
+                status_code=304,
+                headers={k: response.headers[k] for k in ("etag", "last-modified") if k in response.headers},
+            )
+        return response
+
+    def _listing(self, directory: Path, url_path: str) -> Response:
+        items = []
+        for entry in sorted(os.scandir(directory), key=lambda e: e.name):
+            name = entry.name + ("/" if entry.is_dir() else "")
+            items.append(f"<li><a href='{quote(name)}'>{html.escape(name)}</a></li>")
+        title = html.escape(url_path)
+        body = f"<!doctype html><title>{title}</title><h1>{title}</h1><ul>{''.join(items)}</ul>"
+        return HTMLResponse(body)
+
+
+def _not_modified(response: Response, request_headers: Headers) -> bool:
+    if_none_match = request_headers.get("if-none-match")
+    if if_none_match:
+        if if_none_match.strip() == "*":
+            return True
+        etag = response.headers.get("etag", "")
+        return etag in [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    if_modified_since = request_headers.get("if-modified-since")
+    last_modified = response.headers.get("last-modified")
+    if if_modified_since and last_modified:
+        try:
+            return parsedate_to_datetime(if_modified_since) >= parsedate_to_datetime(last_modified)
+        except (TypeError, ValueError):
+            return False
+    return False

@@ -1,0 +1,1 @@
+"""Rendering: pure functions from state to pixels to encoded image bytes."""
