@@ -12,7 +12,9 @@ def voxweb(tmp_path):
     """Start ``voxweb serve`` with given extra args: ``server = voxweb("--enable-exec")``."""
     started: list[VoxwebProcess] = []
 
-    def start(*args: str, env: dict[str, str] | None = None, port: int | None = 0, **kwargs) -> VoxwebProcess:
+    def start(
+        *args: str, env: dict[str, str] | None = None, port: int | None = 0, **kwargs
+    ) -> VoxwebProcess:
         data_dir = tmp_path / f"data{len(started)}"
         proc = VoxwebProcess(data_dir, list(args), env=env, port=port)
         started.append(proc)

@@ -27,31 +27,58 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", metavar="FILE", help="TOML settings file")
     net = p.add_argument_group("network")
     net.add_argument("--host", help="address to bind (default 127.0.0.1)")
-    net.add_argument("--port", type=int, help="port (default 2016; the next free one is used if busy)")
-    net.add_argument("--port-tries", type=int, help="how many ports to try from --port (default 50)")
+    net.add_argument(
+        "--port", type=int, help="port (default 2016; the next free one is used if busy)"
+    )
+    net.add_argument(
+        "--port-tries", type=int, help="how many ports to try from --port (default 50)"
+    )
     net.add_argument("--certfile", help="TLS certificate (PEM) for HTTPS")
     net.add_argument("--keyfile", help="TLS private key (PEM) for HTTPS")
-    net.add_argument("--allowed-host", action="append", metavar="NAME",
-                     help="another Host name this server answers to (repeatable)")
+    net.add_argument(
+        "--allowed-host",
+        action="append",
+        metavar="NAME",
+        help="another Host name this server answers to (repeatable)",
+    )
     sec = p.add_argument_group("security")
-    sec.add_argument("--auth", choices=["token", "none"],
-                     help="token (default) or none; none is refused unless --host is loopback")
+    sec.add_argument(
+        "--auth",
+        choices=["token", "none"],
+        help="token (default) or none; none is refused unless --host is loopback",
+    )
     sec.add_argument("--token", help="API token (default: a random 256-bit token)")
-    sec.add_argument("--cors-origin", action="append", metavar="ORIGIN",
-                     help="allow this browser origin, e.g. https://volview.netlify.app (repeatable)")
+    sec.add_argument(
+        "--cors-origin",
+        action="append",
+        metavar="ORIGIN",
+        help="allow this browser origin, e.g. https://volview.netlify.app (repeatable)",
+    )
     sec.add_argument("--static-auth", action=BOOL, help="require the token for static pages too")
     sec.add_argument("--max-body-size", help="largest request body, e.g. 4G (default 4G)")
-    sec.add_argument("--header-timeout", type=float, help="seconds to receive a request header (default 10)")
-    sec.add_argument("--body-timeout", type=float, help="seconds a request body may stall (default 60)")
+    sec.add_argument(
+        "--header-timeout", type=float, help="seconds to receive a request header (default 10)"
+    )
+    sec.add_argument(
+        "--body-timeout", type=float, help="seconds a request body may stall (default 60)"
+    )
     apis = p.add_argument_group("APIs")
-    apis.add_argument("--enable-exec", action=BOOL, help="allow /slicer/exec (remote Python); off by default")
+    apis.add_argument(
+        "--enable-exec", action=BOOL, help="allow /slicer/exec (remote Python); off by default"
+    )
     apis.add_argument("--disable-slicer", action=BOOL, help="turn off the /slicer API")
     apis.add_argument("--disable-dicom", action=BOOL, help="turn off the /dicom API")
     apis.add_argument("--disable-static", action=BOOL, help="turn off static pages")
     files = p.add_argument_group("files")
-    files.add_argument("--docroot", metavar="DIR", help="static pages (default: the packaged control panel)")
-    files.add_argument("--data-dir", metavar="DIR", help="database, caches and token file (default: per-user)")
-    files.add_argument("--directory-listing", action=BOOL, help="list docroot folders without index.html")
+    files.add_argument(
+        "--docroot", metavar="DIR", help="static pages (default: the packaged control panel)"
+    )
+    files.add_argument(
+        "--data-dir", metavar="DIR", help="database, caches and token file (default: per-user)"
+    )
+    files.add_argument(
+        "--directory-listing", action=BOOL, help="list docroot folders without index.html"
+    )
     other = p.add_argument_group("other")
     other.add_argument("--log-console", action=BOOL, help="print the access log to the console")
     other.add_argument("--open", action=BOOL, help="open the control panel in the system browser")
@@ -79,7 +106,9 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="voxweb", description="Headless medical-imaging application server.")
+    parser = argparse.ArgumentParser(
+        prog="voxweb", description="Headless medical-imaging application server."
+    )
     parser.add_argument("--version", action="version", version=f"voxweb {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _serve_parser(sub)

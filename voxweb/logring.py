@@ -9,6 +9,7 @@ may be on any thread. Knows nothing about HTTP.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -101,10 +102,8 @@ class LogRing:
         try:
             if self._version > after_version:
                 return
-            try:
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(event.wait(), timeout)
-            except asyncio.TimeoutError:
-                pass
         finally:
             with self._lock:
                 self._waiters.discard(waiter)
@@ -113,10 +112,8 @@ class LogRing:
         with self._lock:
             waiters = list(self._waiters)
         for loop, event in waiters:
-            try:
+            with contextlib.suppress(RuntimeError):  # that loop is already closed
                 loop.call_soon_threadsafe(event.set)
-            except RuntimeError:  # loop already closed
-                pass
 
 
 class RingHandler(logging.Handler):

@@ -136,7 +136,9 @@ class Server:
     def running(self) -> bool:
         return self._uvicorn is not None and self._uvicorn.started and not self._uvicorn.should_exit
 
-    def add_handler(self, handler: object = None, *, prefix: str | None = None, app: Any = None) -> None:
+    def add_handler(
+        self, handler: object = None, *, prefix: str | None = None, app: Any = None
+    ) -> None:
         """Add a request handler.
 
         * ``add_handler(prefix="/myapp", app=asgi_app)``: every path under ``/myapp`` goes to
@@ -299,4 +301,3 @@ class Server:
         with contextlib.suppress(OSError, ValueError):
             if json.loads(server_file.read_text()).get("pid") == os.getpid():
                 server_file.unlink()
-

@@ -20,10 +20,17 @@ from pathlib import Path
 
 import requests
 
-URL_LINE = re.compile(r"serving at (?P<url>(?P<scheme>https?)://(?P<host>[^/]+?):(?P<port>\d+)/)(?:\?token=(?P<token>\S+))?")
+URL_LINE = re.compile(
+    r"serving at (?P<url>(?P<scheme>https?)://(?P<host>[^/]+?):(?P<port>\d+)/)(?:\?token=(?P<token>\S+))?"
+)
 
 
-def wait_for(condition: Callable[[], object], timeout: float = 10.0, interval: float = 0.02, what: str = "condition"):
+def wait_for(
+    condition: Callable[[], object],
+    timeout: float = 10.0,
+    interval: float = 0.02,
+    what: str = "condition",
+):
     """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
@@ -82,7 +89,11 @@ class VoxwebProcess:
         )
         threading.Thread(target=self._read_output, daemon=True).start()
         if expect_url:
-            match = wait_for(self._url_match, timeout, what=f"voxweb to print its URL; output so far: {self.lines}")
+            match = wait_for(
+                self._url_match,
+                timeout,
+                what=f"voxweb to print its URL; output so far: {self.lines}",
+            )
             self.url = match.group("url").rstrip("/")
             self.port = int(match.group("port"))
             self.token = match.group("token")

@@ -87,7 +87,9 @@ def build_api(ctx: ServerContext) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
         return error_response(422, f"invalid request: {problems}")
 
     def status() -> Status:
@@ -126,7 +128,9 @@ def build_api(ctx: ServerContext) -> FastAPI:
     @app.get("/api/log", response_model=LogSnapshot, summary="Log entries after a sequence number")
     async def get_log(after: int = 0) -> LogSnapshot:
         entries = [LogEntryModel(**e.as_dict()) for e in ctx.log.since(after)]
-        return LogSnapshot(entries=entries, last_seq=ctx.log.last_seq, cleared_at=ctx.log.cleared_at)
+        return LogSnapshot(
+            entries=entries, last_seq=ctx.log.last_seq, cleared_at=ctx.log.cleared_at
+        )
 
     @app.get(
         "/api/log/stream",

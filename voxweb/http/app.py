@@ -46,7 +46,10 @@ def loggable_target(scope: Scope) -> str:
     query = scope.get("query_string", b"").decode("latin-1")
     if query:
         if "token" in query:
-            pairs = [(k, "***" if k == "token" else v) for k, v in parse_qsl(query, keep_blank_values=True)]
+            pairs = [
+                (k, "***" if k == "token" else v)
+                for k, v in parse_qsl(query, keep_blank_values=True)
+            ]
             query = urlencode(pairs, safe="*")
         path += "?" + query
     return path
@@ -79,7 +82,9 @@ class AccessLog:
             await self.app(scope, receive, counting_send)
         finally:
             elapsed = (time.perf_counter() - start) * 1000
-            line = f'{scope["method"]} {loggable_target(scope)} {status or "-"} {sent} {elapsed:.1f}ms'
+            line = (
+                f"{scope['method']} {loggable_target(scope)} {status or '-'} {sent} {elapsed:.1f}ms"
+            )
             self.ctx.log.append(line, "INFO" if status < 500 else "ERROR", "access")
             access_logger.info(line)
 
@@ -93,7 +98,9 @@ class SlicerStyleHandlerApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
         body = await request.body()
-        uri = scope.get("raw_path", b"") + (b"?" + scope["query_string"] if scope.get("query_string") else b"")
+        uri = scope.get("raw_path", b"") + (
+            b"?" + scope["query_string"] if scope.get("query_string") else b""
+        )
         try:
             content_type, content = await run_in_threadpool(
                 self.handler.handleRequest, method=scope["method"], uri=uri, requestBody=body
@@ -122,7 +129,8 @@ class Dispatcher:
         self.dicom = self.protect(DicomWeb(ctx))
         self.api = self.protect(build_api(ctx))
         self.static = StaticGuard(
-            StaticFiles(settings.resolved_docroot(), directory_listing=settings.directory_listing), policy
+            StaticFiles(settings.resolved_docroot(), directory_listing=settings.directory_listing),
+            policy,
         )
         self._wrapped: dict[int, ASGIApp] = {}
 
@@ -160,10 +168,16 @@ class Dispatcher:
 
         bidders = [e for e in self.ctx.extensions if e.handler is not None]
         if bidders:
-            uri = scope.get("raw_path", b"") + (b"?" + scope["query_string"] if scope.get("query_string") else b"")
+            uri = scope.get("raw_path", b"") + (
+                b"?" + scope["query_string"] if scope.get("query_string") else b""
+            )
             for ext in bidders:
                 try:
-                    bid = float(ext.handler.canHandleRequest(method=scope["method"], uri=uri, requestBody=b""))
+                    bid = float(
+                        ext.handler.canHandleRequest(
+                            method=scope["method"], uri=uri, requestBody=b""
+                        )
+                    )
                 except Exception:
                     logging.getLogger(__name__).exception("canHandleRequest failed")
                     continue

@@ -19,7 +19,9 @@ class DicomWeb:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["method"] == "OPTIONS":
-            response: Response = Response(status_code=204, headers={"Allow": "GET, HEAD, POST, DELETE, OPTIONS"})
+            response: Response = Response(
+                status_code=204, headers={"Allow": "GET, HEAD, POST, DELETE, OPTIONS"}
+            )
         else:
             response = error_response(501, "DICOMweb is not implemented in this voxweb version yet")
         await response(scope, receive, send)

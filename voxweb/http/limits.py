@@ -16,13 +16,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from voxweb.http.responses import error_response
 
 
-class _BodyRefused(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
 class BodyLimits:
     def __init__(self, app: ASGIApp, max_bytes: int, timeout: float) -> None:
         self.app = app
@@ -38,7 +31,9 @@ class BodyLimits:
             try:
                 too_big = int(declared) > self.max_bytes
             except ValueError:
-                await error_response(400, f"Content-Length {declared!r} is not a number")(scope, receive, send)
+                await error_response(400, f"Content-Length {declared!r} is not a number")(
+                    scope, receive, send
+                )
                 return
             if too_big:
                 await self._refuse(scope, receive, send, 413, self._too_big_message())
@@ -47,6 +42,16 @@ class BodyLimits:
         received = 0
         body_done = False
         started = False
+        refused = False
+
+        async def refuse(status: int, message: str) -> Message:
+            # Answer now (frameworks turn receive() errors into their own 400s), then tell
+            # the app the client is gone and drop whatever it still tries to send.
+            nonlocal refused
+            if not started:
+                refused = True
+                await self._refuse(scope, receive, send, status, message)
+            return {"type": "http.disconnect"}
 
         async def limited_receive() -> Message:
             nonlocal received, body_done
@@ -55,33 +60,38 @@ class BodyLimits:
             try:
                 message = await asyncio.wait_for(receive(), self.timeout)
             except asyncio.TimeoutError:
-                raise _BodyRefused(408, f"the request body stalled for {self.timeout:g} s") from None
+                return await refuse(408, f"the request body stalled for {self.timeout:g} s")
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _BodyRefused(413, self._too_big_message())
+                    return await refuse(413, self._too_big_message())
                 body_done = not message.get("more_body", False)
             else:
                 body_done = True
             return message
 
-        async def tracking_send(message: Message) -> None:
+        async def guarded_send(message: Message) -> None:
             nonlocal started
+            if refused:
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _BodyRefused as refused:
-            if started:
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not refused:
                 raise
-            await self._refuse(scope, receive, send, refused.status, refused.message)
 
     def _too_big_message(self) -> str:
-        return f"the request body is larger than the limit of {self.max_bytes} bytes (max_body_size)"
+        return (
+            f"the request body is larger than the limit of {self.max_bytes} bytes (max_body_size)"
+        )
 
     @staticmethod
-    async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, message: str) -> None:
+    async def _refuse(
+        scope: Scope, receive: Receive, send: Send, status: int, message: str
+    ) -> None:
         # The unread rest of the body makes the connection unusable: close it.
         await error_response(status, message, headers={"Connection": "close"})(scope, receive, send)

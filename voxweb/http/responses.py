@@ -20,7 +20,9 @@ def json_bytes(value: object) -> bytes:
     return json.dumps(value).encode("ascii")
 
 
-def json_response(value: object, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
+def json_response(
+    value: object, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
     return Response(json_bytes(value), status_code=status, media_type=JSON_TYPE, headers=headers)
 
 

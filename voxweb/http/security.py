@@ -256,18 +256,20 @@ class ApiGuard:
         self, scope: Scope, receive: Receive, send: Send, verdict: str, origin: str | None
     ) -> None:
         if verdict != "allowed" or not origin:
-            await error_response(403, "Forbidden: CORS preflight from an origin that is not allowed")(
-                scope, receive, send
-            )
+            await error_response(
+                403, "Forbidden: CORS preflight from an origin that is not allowed"
+            )(scope, receive, send)
             return
         requested = Headers(scope=scope).get("access-control-request-headers", "")
         unknown = [
-            h.strip() for h in requested.split(",") if h.strip() and h.strip().lower() not in PREFLIGHT_HEADERS
+            h.strip()
+            for h in requested.split(",")
+            if h.strip() and h.strip().lower() not in PREFLIGHT_HEADERS
         ]
         if unknown:
-            await error_response(403, f"Forbidden: request headers not allowed: {', '.join(unknown)}")(
-                scope, receive, send
-            )
+            await error_response(
+                403, f"Forbidden: request headers not allowed: {', '.join(unknown)}"
+            )(scope, receive, send)
             return
         response = Response(
             status_code=204,
@@ -300,7 +302,9 @@ class StaticGuard:
             # Move the token from the address bar into an HttpOnly cookie.
             query = [
                 (k, v)
-                for k, v in parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+                for k, v in parse_qsl(
+                    scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True
+                )
                 if k != "token"
             ]
             target = scope.get("root_path", "") + scope["raw_path"].decode("latin-1")

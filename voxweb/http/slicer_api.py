@@ -74,7 +74,10 @@ def version_info(ctx: ServerContext) -> dict:
 
 def _not_yet(what: str) -> Handler:
     async def handler(api: SlicerApi, req: SlicerRequest) -> Response:
-        return error_response(501, f"/slicer{req.command.split('?')[0]}: {what} is not implemented in this voxweb version yet")
+        return error_response(
+            501,
+            f"/slicer{req.command.split('?')[0]}: {what} is not implemented in this voxweb version yet",
+        )
 
     return handler
 
@@ -115,16 +118,19 @@ class SlicerApi:
         await response(scope, receive, send)
 
     async def dispatch(self, request: Request) -> Response:
+        if request.method == "OPTIONS":
+            # Slicer 5.8 answers every OPTIONS with 204 (CORS preflights are handled earlier).
+            return Response(
+                status_code=204, headers={"Allow": "GET, HEAD, POST, PUT, DELETE, OPTIONS"}
+            )
         raw_path = (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1")
         command = raw_path[len("/slicer") :] if raw_path.startswith("/slicer") else raw_path
         query_string = request.scope.get("query_string", b"").decode("latin-1")
         target = command + ("?" + query_string if query_string else "")
         query = {k: v[0] for k, v in parse_qs(query_string).items()}
         req = SlicerRequest(request.method, command, target, query, request)
-        for prefix, handler in self.routes:
-            if command.startswith(prefix) and (prefix != "/exec" or self.ctx.switches.exec):
-                break
-        else:
+        handler = self.route(command)
+        if handler is None:
             # Slicer quotes the bytes repr of the target (spec §2: "unknown command \"b'/x'\"").
             return self.envelope(f'unknown command "{target.encode("latin-1")!r}"')
         try:
@@ -135,6 +141,13 @@ class SlicerApi:
             logger.exception("error in /slicer%s", command)
             return self.envelope(str(exc))
 
+    def route(self, command: str) -> Handler | None:
+        for prefix, handler in self.routes:
+            # With exec switched off, /exec is not routed at all, as in Slicer.
+            if command.startswith(prefix) and (prefix != "/exec" or self.ctx.switches.exec):
+                return handler
+        return None
+
     @staticmethod
     def envelope(message: str) -> Response:
         return error_response(500, f"Server error: {message}")
@@ -144,9 +157,14 @@ class SlicerApi:
     async def exec_(self, req: SlicerRequest) -> Response:
         if req.method != "POST":
             # Code in a URL can be triggered by any page (an <img src>): POST only.
-            return error_response(405, "/slicer/exec accepts POST only, with the code as the body",
-                                  headers={"Allow": "POST"})
-        return error_response(501, "/slicer/exec: remote Python is not implemented in this voxweb version yet")
+            return error_response(
+                405,
+                "/slicer/exec accepts POST only, with the code as the body",
+                headers={"Allow": "POST"},
+            )
+        return error_response(
+            501, "/slicer/exec: remote Python is not implemented in this voxweb version yet"
+        )
 
     async def timeimage(self, req: SlicerRequest) -> Response:
         try:

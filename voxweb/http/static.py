@@ -83,7 +83,9 @@ def resolve_in_root(root: Path, segments: list[str]) -> Path | None:
 class StaticFiles:
     """The docroot handler (an ASGI app)."""
 
-    def __init__(self, root: Path, directory_listing: bool = False, rewrites: list | None = None) -> None:
+    def __init__(
+        self, root: Path, directory_listing: bool = False, rewrites: list | None = None
+    ) -> None:
         self.root = Path(root).resolve()
         self.directory_listing = directory_listing
         # (compiled regex on the raw target, replacement path) pairs, first match wins.
@@ -137,7 +139,11 @@ class StaticFiles:
         if _not_modified(response, Headers(scope=scope)):
             return Response(
                 status_code=304,
-                headers={k: response.headers[k] for k in ("etag", "last-modified") if k in response.headers},
+                headers={
+                    k: response.headers[k]
+                    for k in ("etag", "last-modified")
+                    if k in response.headers
+                },
             )
         return response
 

@@ -1,0 +1,111 @@
+"""``/slicer`` routes built with the foundation: version, timeimage, routing and the envelope."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+VERSION_KEYS = [
+    ("applicationName", str),
+    ("applicationDisplayName", str),
+    ("applicationVersion", str),
+    ("releaseType", str),
+    ("repositoryUrl", str),
+    ("repositoryBranch", str),
+    ("revision", str),
+    ("majorVersion", int),
+    ("minorVersion", int),
+    ("arch", str),
+    ("os", str),
+    ("isCustomMainApplication", bool),
+    ("mainApplicationName", str),
+    ("mainApplicationRepositoryUrl", str),
+    ("mainApplicationRepositoryRevision", str),
+    ("mainApplicationRevision", str),
+    ("mainApplicationMajorVersion", int),
+    ("mainApplicationMinorVersion", int),
+    ("mainApplicationPatchVersion", int),
+]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    from tests.support.server import VoxwebProcess
+
+    proc = VoxwebProcess(tmp_path_factory.mktemp("slicer"), [])
+    proc.start()
+    yield proc
+    proc.stop()
+
+
+def test_version_object_has_slicers_keys_in_order_and_types(server):
+    r = server.get("/slicer/system/version")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/json"  # exactly: slicerio compares it
+    data = r.json()
+    assert list(data) == [k for k, _ in VERSION_KEYS]
+    for key, kind in VERSION_KEYS:
+        assert type(data[key]) is kind, key
+    assert data["applicationName"] == "voxweb"
+    # Python's default json.dumps separators, as Slicer writes them.
+    assert r.content.startswith(b'{"applicationName": "voxweb", ')
+
+
+def test_version_route_ignores_the_method_except_delete(server):
+    assert server.post("/slicer/system/version").json()["applicationName"] == "voxweb"
+
+
+def test_other_system_paths_get_slicers_error(server):
+    r = server.get("/slicer/system/other")
+    assert r.status_code == 500
+    assert r.json() == {
+        "success": False,
+        "message": "Server error: cannot unpack non-iterable NoneType object",
+    }
+
+
+def test_timeimage_is_a_128x32_png_that_changes_with_time_and_color(server):
+    first = server.get("/slicer/timeimage")
+    assert first.status_code == 200 and first.headers["content-type"] == "image/png"
+    image = Image.open(io.BytesIO(first.content))
+    assert image.size == (128, 32) and image.mode == "RGBA"
+    assert image.getpixel((0, 0))[:3] == (0x33, 0x33, 0x00)  # default border colour #330
+    assert image.getpixel((64, 16))[3] == 0 or image.getpixel((64, 16))[:3] == (0x33, 0x33, 0x33)
+    yellow = Image.open(io.BytesIO(server.get("/slicer/timeimage?color=ff0").content))
+    assert yellow.getpixel((0, 0))[:3] == (255, 255, 0)
+    assert server.get("/slicer/timeimage").content != first.content
+
+
+def test_bad_color_is_the_error_envelope(server):
+    r = server.get("/slicer/timeimage?color=zzz")
+    assert r.status_code == 500
+    assert r.json()["message"].startswith("Server error: color must be 3 or 6 hex digits")
+
+
+def test_unknown_command_quotes_the_target_like_slicer(server):
+    r = server.get("/slicer/foo?x=1")
+    assert r.status_code == 500
+    assert r.headers["content-type"] == "application/json"
+    assert r.json() == {
+        "success": False,
+        "message": "Server error: unknown command \"b'/foo?x=1'\"",
+    }
+
+
+def test_bare_slicer_path_is_not_the_api(server):
+    assert server.get("/slicer").status_code == 404
+
+
+def test_routes_of_later_issues_answer_501_with_a_message(server):
+    for path in ("/slicer/mrml/names", "/slicer/volume", "/slicer/slice", "/slicer/threeD"):
+        r = server.get(path)
+        assert r.status_code == 501, path
+        assert "not implemented" in r.json()["message"]
+
+
+def test_options_on_the_api_without_cors_is_answered(server):
+    # Slicer 5.8 answers any OPTIONS with 204 (spec §1.5).
+    r = server.request("OPTIONS", "/slicer/system/version")
+    assert r.status_code == 204 and r.content == b""
