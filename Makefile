@@ -15,12 +15,18 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
+# pydeface ships a real head MRI (MIT) that stands in for the MRHead sample offline; its
+# own dependencies (nipype...) are not needed for that, hence --no-deps.
+OFFLINE_DATA := pydeface==2.1.0
+
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q --no-deps $(OFFLINE_DATA)
 	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q --no-deps $(OFFLINE_DATA)
 	@touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
