@@ -18,7 +18,9 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -95,6 +97,18 @@ def _write_private(path: Path, text: str) -> None:
 class _NoAccessLogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         return record.name != "voxweb.access"  # the access log reaches the ring directly
+
+
+class _UvicornServer(uvicorn.Server):
+    """uvicorn's server that also ends log streams on Ctrl-C, so shutdown need not wait for them."""
+
+    def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_exit = on_exit
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self._on_exit()
+        super().handle_exit(sig, frame)
 
 
 class Server:
@@ -232,7 +246,7 @@ class Server:
             ssl_keyfile=str(settings.keyfile) if settings.keyfile else None,
             backlog=1024,
         )
-        self._uvicorn = uvicorn.Server(config)
+        self._uvicorn = _UvicornServer(config, self.ctx.log.close)
         if port != settings.port and settings.port != 0:
             message = f"voxweb: port {settings.port} is busy; using {port}"
             self.ctx.log.append(message, "WARNING")

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import os
+import signal
 import socket
 import ssl
 import stat
 import subprocess
 import sys
+import time
 
 import pytest
 import requests
@@ -263,3 +265,31 @@ def test_open_flag_launches_the_browser_with_the_token_url(voxweb, tmp_path):
         lambda: seen.exists() and seen.read_text().strip(), what="the browser to be opened"
     )
     assert opened == f"{server.url}/?token={server.token}"
+
+
+def test_ctrl_c_with_an_open_log_stream_stops_promptly(voxweb):
+    server = voxweb()
+    stream = server.get("/api/log/stream", stream=True)
+    assert stream.status_code == 200
+    next(stream.iter_content(chunk_size=None))  # the stream is open and has spoken
+    start = time.monotonic()
+    server.proc.send_signal(signal.SIGINT)
+    assert server.wait_exit(15) == 130  # the conventional status after Ctrl-C
+    assert time.monotonic() - start < 3
+    assert "timeout graceful shutdown exceeded" not in server.output()
+    stream.close()
+
+
+def test_log_stream_tells_a_reconnecting_client_about_a_clear_it_missed(voxweb):
+    server = voxweb()
+    server.get("/slicer/system/version")
+    seen = server.get("/api/log").json()["last_seq"]
+    server.post("/api/log/clear")
+    stream = server.get("/api/log/stream", stream=True, headers={"Last-Event-ID": str(seen)})
+    text = ""
+    for chunk in stream.iter_content(chunk_size=None):
+        text += chunk.decode()
+        if "event: clear" in text:
+            break
+    stream.close()
+    assert "event: clear" in text

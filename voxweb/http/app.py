@@ -55,6 +55,12 @@ def loggable_target(scope: Scope) -> str:
     return path
 
 
+def _level_for(status: int) -> str:
+    if status >= 500 and status != 501:  # 501 is a route not built yet, not a failure
+        return "ERROR"
+    return "WARNING" if status >= 400 else "INFO"
+
+
 class AccessLog:
     """Records method, target (token removed), status, bytes and milliseconds per request."""
 
@@ -85,7 +91,7 @@ class AccessLog:
             line = (
                 f"{scope['method']} {loggable_target(scope)} {status or '-'} {sent} {elapsed:.1f}ms"
             )
-            self.ctx.log.append(line, "INFO" if status < 500 else "ERROR", "access")
+            self.ctx.log.append(line, _level_for(status), "access")
             access_logger.info(line)
 
 

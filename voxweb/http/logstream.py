@@ -28,6 +28,8 @@ async def follow(ring: LogRing, after: int) -> AsyncIterator[bytes]:
     yield b"retry: 2000\n\n"
     last_seq = after
     cleared_at = ring.cleared_at
+    if 0 < after <= cleared_at:
+        yield _event("clear", {"seq": cleared_at})  # it was cleared while this client was away
     while not ring.closed:
         version = ring.version
         if ring.cleared_at != cleared_at:
