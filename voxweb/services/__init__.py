@@ -1,0 +1,1 @@
+"""Operations shared by the HTTP adapters and the exec API: loading, saving, fetching."""

@@ -1,0 +1,141 @@
+"""Server-side URL fetching (``/slicer/mrml?url=``), off unless enabled and never a proxy inward.
+
+Only http and https. Every host a request goes to — the first and each redirect — is resolved
+and refused when any of its addresses is loopback, private, link-local, multicast, reserved or
+unspecified, unless private targets are explicitly allowed (the DNS answer that is checked is
+the one connected to: the connection is pinned to the vetted address). Bodies are size-capped
+and written to a temporary file.
+"""
+
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import os
+import shutil
+import socket
+import ssl
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+MAX_REDIRECTS = 5
+CHUNK = 1 << 20
+
+
+class FetchRefusedError(PermissionError):
+    """The URL is not allowed (scheme, address, size, or fetching is off)."""
+
+
+class FetchFailedError(OSError):
+    """The remote side did not deliver."""
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    enabled: bool = False
+    allow_private: bool = False
+    # Host names that may resolve to private addresses (an internal PACS, say).
+    private_hosts: frozenset[str] = frozenset()
+    max_bytes: int = 2 << 30
+    timeout: float = 30.0
+
+
+def is_forbidden_address(address: str) -> bool:
+    """True for loopback, private, link-local, multicast, reserved and unspecified addresses."""
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast
+
+
+def _vetted_address(host: str, port: int, policy: FetchPolicy) -> str:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise FetchFailedError(f"cannot resolve {host}: {exc}") from None
+    addresses = [info[4][0] for info in infos]
+    if not policy.allow_private and host.lower() not in policy.private_hosts:
+        for address in addresses:
+            if is_forbidden_address(address):
+                raise FetchRefusedError(
+                    f"refusing to fetch from {host} ({address}): loopback, private and link-local "
+                    "addresses are not allowed (voxweb serve --allow-private-urls)"
+                )
+    return addresses[0]
+
+
+def _connect(
+    scheme: str, host: str, port: int, address: str, timeout: float
+) -> http.client.HTTPConnection:
+    if scheme == "https":
+        context = ssl.create_default_context()
+
+        class PinnedHTTPS(http.client.HTTPSConnection):
+            def connect(self) -> None:  # connect to the vetted address, verify the real name
+                sock = socket.create_connection((address, port), timeout)
+                self.sock = context.wrap_socket(sock, server_hostname=host)
+
+        return PinnedHTTPS(host, port, timeout=timeout, context=context)
+
+    class PinnedHTTP(http.client.HTTPConnection):
+        def connect(self) -> None:
+            self.sock = socket.create_connection((address, port), timeout)
+
+    return PinnedHTTP(host, port, timeout=timeout)
+
+
+def fetch_to_file(url: str, policy: FetchPolicy, directory: Path | None = None) -> Path:
+    """Download ``url`` into a temporary file (named like the URL's file) and return its path."""
+    if not policy.enabled:
+        raise FetchRefusedError(
+            "loading from URLs is disabled; start voxweb with --allow-url-fetch"
+        )
+    for _ in range(MAX_REDIRECTS + 1):
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise FetchRefusedError(f"only http and https URLs can be fetched, not {url!r}")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        address = _vetted_address(parts.hostname, port, policy)
+        conn = _connect(parts.scheme, parts.hostname, port, address, policy.timeout)
+        target = parts.path or "/"
+        if parts.query:
+            target += "?" + parts.query
+        try:
+            conn.request("GET", target, headers={"User-Agent": "voxweb", "Accept": "*/*"})
+            response = conn.getresponse()
+            if response.status in (301, 302, 303, 307, 308) and response.getheader("Location"):
+                url = urljoin(url, response.getheader("Location"))
+                continue
+            if response.status != 200:
+                raise FetchFailedError(f"{url} answered {response.status} {response.reason}")
+            declared = response.getheader("Content-Length")
+            if declared and declared.isdigit() and int(declared) > policy.max_bytes:
+                raise FetchRefusedError(
+                    f"{url} is {declared} bytes, over the limit of {policy.max_bytes}"
+                )
+            name = os.path.basename(parts.path) or "download"
+            folder = Path(tempfile.mkdtemp(prefix="voxweb-fetch-", dir=directory))
+            path = folder / name
+            size = 0
+            try:
+                with path.open("wb") as out:
+                    while block := response.read(CHUNK):
+                        size += len(block)
+                        if size > policy.max_bytes:
+                            raise FetchRefusedError(
+                                f"{url} is over the limit of {policy.max_bytes} bytes"
+                            )
+                        out.write(block)
+            except BaseException:
+                shutil.rmtree(folder, ignore_errors=True)
+                raise
+            return path
+        except (OSError, http.client.HTTPException) as exc:
+            if isinstance(exc, (FetchRefusedError, FetchFailedError)):
+                raise
+            raise FetchFailedError(f"fetching {url} failed: {exc}") from None
+        finally:
+            conn.close()
+    raise FetchFailedError(f"too many redirects fetching {url}")
