@@ -82,6 +82,14 @@ class Settings:
     body_timeout: float = 60.0
     keepalive_timeout: float = 5.0
     log_buffer_size: int = 256 << 10
+    file_root: list[Path] = dataclasses.field(default_factory=list)
+    allow_url_fetch: bool = False
+    allow_private_urls: bool = False
+    url_private_host: list[str] = dataclasses.field(default_factory=list)
+    url_fetch_max_size: int = 2 << 30
+    exec_timeout: float = 60.0
+    sample: list[str] = dataclasses.field(default_factory=list)
+    sample_download: bool = True
 
     # --- derived views -------------------------------------------------------------------
 
@@ -135,7 +143,10 @@ class Settings:
         docroot = self.resolved_docroot()
         if not self.disable_static and not docroot.is_dir():
             raise ConfigError(f"docroot {str(docroot)!r} is not a directory")
-        for name in ("header_timeout", "body_timeout", "keepalive_timeout"):
+        for root in self.file_root:
+            if not Path(root).is_dir():
+                raise ConfigError(f"file_root {str(root)!r} is not a directory")
+        for name in ("header_timeout", "body_timeout", "keepalive_timeout", "exec_timeout"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"{name} must be positive")
         return self
@@ -215,11 +226,14 @@ def _coerce(name: str, raw: Any, hint: Any) -> Any:
             raise ConfigError(f"{name} must be one of {', '.join(get_args(hint))}, not {raw!r}")
         return raw
     if origin is list:
+        item = get_args(hint)[0]
         if isinstance(raw, str):
-            return [part.strip() for part in raw.split(",") if part.strip()]
-        if isinstance(raw, (list, tuple)):
-            return [str(part) for part in raw]
-        raise ConfigError(f"{name} must be a list of strings")
+            parts = [part.strip() for part in raw.split(",") if part.strip()]
+        elif isinstance(raw, (list, tuple)):
+            parts = [str(part) for part in raw]
+        else:
+            raise ConfigError(f"{name} must be a list of strings")
+        return [Path(p).expanduser() for p in parts] if item is Path else parts
     target = args[0] if args else hint
     if target is bool:
         if isinstance(raw, bool):
