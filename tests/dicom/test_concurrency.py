@@ -1,0 +1,96 @@
+"""Concurrent ingest from threads and processes into one data dir loses nothing."""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+
+from sqlalchemy import func, select
+
+from tests.dicom.helpers import make_instance
+from voxweb.dicom import DicomDatabase
+from voxweb.dicom.index import instances, series, studies
+
+STUDIES = ["1.2.826.0.1.99.1", "1.2.826.0.1.99.2", "1.2.826.0.1.99.3"]
+
+
+def _batch(tag: int, n: int) -> list[bytes]:
+    out = []
+    for i in range(n):
+        study = STUDIES[i % len(STUDIES)]
+        out.append(
+            make_instance(
+                StudyInstanceUID=study,
+                SeriesInstanceUID=f"{study}.{tag}.{i % 2}",
+                SOPInstanceUID=f"{study}.{tag}.{i % 2}.{i}",
+                PatientID=f"P{i % len(STUDIES)}",
+                Modality=["CT", "MR"][tag % 2],
+                InstanceNumber=i,
+            )
+        )
+    return out
+
+
+def _shared() -> list[bytes]:
+    return _batch(99, 10)
+
+
+def _ingest_all(data_dir: str, items: list[bytes]) -> list[str]:
+    db = DicomDatabase(data_dir, fsync=True)
+    try:
+        return [db.ingest_bytes(d).status for d in items]
+    finally:
+        db.close()
+
+
+def _process_worker(data_dir: str, tag: int, n: int) -> None:
+    statuses = _ingest_all(data_dir, _batch(tag, n) + _shared())
+    assert all(s in ("stored", "duplicate") for s in statuses), statuses
+
+
+def test_threads_and_processes(tmp_path):
+    data_dir = str(tmp_path / "data")
+    DicomDatabase(data_dir).close()  # create the schema once, like the server does
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_process_worker, args=(data_dir, 10 + p, 40)) for p in range(2)]
+    for p in procs:
+        p.start()
+    results: dict[int, list[str]] = {}
+
+    def run(tag: int) -> None:
+        results[tag] = _ingest_all(data_dir, _batch(tag, 40) + _shared())
+
+    threads = [threading.Thread(target=run, args=(t,)) for t in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    for p in procs:
+        p.join(timeout=120)
+        assert p.exitcode == 0
+    for statuses in results.values():
+        assert all(s in ("stored", "duplicate") for s in statuses), statuses
+    assert len(results) == 4
+
+    db = DicomDatabase(data_dir)
+    expected = 6 * 40 + 10
+    assert db.index.counts()["instances"] == expected
+    assert db.index.counts()["studies"] == len(STUDIES)
+    with db.index.read() as conn:
+        for st in conn.execute(select(studies)).all():
+            n_inst = conn.execute(
+                select(func.count()).where(instances.c.study_fk == st.pk)
+            ).scalar_one()
+            n_ser = conn.execute(
+                select(func.count()).where(series.c.study_fk == st.pk)
+            ).scalar_one()
+            assert (st.num_instances, st.num_series) == (n_inst, n_ser)
+            assert st.modalities_in_study == "CT\\MR"
+        for se in conn.execute(select(series)).all():
+            n_inst = conn.execute(
+                select(func.count()).where(instances.c.series_fk == se.pk)
+            ).scalar_one()
+            assert se.num_instances == n_inst
+    assert db.check(min_age_s=0).ok
+    assert len(list(db.store.iter_files())) == expected
+    db.close()

@@ -1,0 +1,28 @@
+"""Exceptions raised by the DICOM database layer.
+
+Each error says in plain words what is wrong; the HTTP edge maps them to status codes
+(``QueryError`` -> 400, ``NotFoundError`` -> 404, ``ConflictError`` -> 409, ``DicomFormatError``
+-> 400/422). This module must not import any HTTP framework.
+"""
+
+from __future__ import annotations
+
+
+class DicomError(Exception):
+    """Base class of every error raised by ``voxweb.dicom``."""
+
+
+class DicomFormatError(DicomError):
+    """The bytes are not a DICOM object we can store (unreadable, missing required UIDs...)."""
+
+
+class QueryError(DicomError, ValueError):
+    """A QIDO-RS query is malformed or uses an unsupported key (HTTP 400)."""
+
+
+class NotFoundError(DicomError, LookupError):
+    """The requested study, series, instance, frame or bulk data does not exist (HTTP 404)."""
+
+
+class ConflictError(DicomError):
+    """An instance with the same SOPInstanceUID but different content exists (HTTP 409)."""

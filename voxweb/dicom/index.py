@@ -1,0 +1,874 @@
+"""The DICOM index: patients, studies, series and instances in SQL (SQLAlchemy Core).
+
+SQLite by default (WAL journal, busy timeout, ``BEGIN IMMEDIATE`` for writes, so several
+threads and processes can ingest at once); the same Core statements run on PostgreSQL. Each
+instance row carries the QIDO columns, the cached DICOM JSON (bulk data as relative
+``BulkDataURI`` placeholders, see ``voxweb.dicom.parse``), the frame byte ranges and the file
+path. Study and series rows keep maintained counts and ModalitiesInStudy. This module does no
+file I/O on instance files and knows nothing about HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    Engine,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy import (
+    Index as SqlIndex,
+)
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from voxweb.dicom.errors import NotFoundError
+from voxweb.dicom.parse import InstanceRecord, name_words, pn_key
+
+log = logging.getLogger(__name__)
+
+metadata = MetaData()
+
+patients = Table(
+    "patients",
+    metadata,
+    Column("pk", Integer, primary_key=True),
+    Column("patient_id", String(64), nullable=False, unique=True),
+    Column("patient_name", String(324), nullable=False, default=""),
+    Column("patient_name_ci", String(324), nullable=False, default=""),
+    Column("patient_birth_date", String(8), nullable=False, default=""),
+    Column("patient_sex", String(16), nullable=False, default=""),
+    Column("num_studies", Integer, nullable=False, default=0),
+)
+
+studies = Table(
+    "studies",
+    metadata,
+    Column("pk", Integer, primary_key=True),
+    Column("study_uid", String(64), nullable=False, unique=True),
+    Column("patient_fk", Integer, ForeignKey("patients.pk"), nullable=False, index=True),
+    # patient attributes as found in this study (denormalized for one-table QIDO)
+    Column("patient_id", String(64), nullable=False, default="", index=True),
+    Column("patient_name", String(324), nullable=False, default=""),
+    Column("patient_name_ci", String(324), nullable=False, default="", index=True),
+    Column("patient_name_words", String(330), nullable=False, default=""),
+    Column("patient_birth_date", String(8), nullable=False, default=""),
+    Column("patient_sex", String(16), nullable=False, default=""),
+    Column("study_date", String(8), nullable=False, default="", index=True),
+    Column("study_time", String(16), nullable=False, default=""),
+    Column("accession_number", String(64), nullable=False, default="", index=True),
+    Column("referring_physician_name", String(324), nullable=False, default=""),
+    Column("referring_physician_name_ci", String(324), nullable=False, default=""),
+    Column("referring_physician_name_words", String(330), nullable=False, default=""),
+    Column("study_description", String(64), nullable=False, default=""),
+    Column("study_id", String(16), nullable=False, default=""),
+    Column("specific_character_set", String(64), nullable=False, default=""),
+    Column("modalities_in_study", String(256), nullable=False, default=""),  # "CT\\MR"
+    Column("num_series", Integer, nullable=False, default=0),
+    Column("num_instances", Integer, nullable=False, default=0),
+)
+
+series = Table(
+    "series",
+    metadata,
+    Column("pk", Integer, primary_key=True),
+    Column("series_uid", String(64), nullable=False, unique=True),
+    Column("study_fk", Integer, ForeignKey("studies.pk"), nullable=False),
+    Column("modality", String(16), nullable=False, default=""),
+    Column("series_number", Integer),
+    Column("series_description", String(64), nullable=False, default=""),
+    Column("series_date", String(8), nullable=False, default=""),
+    Column("series_time", String(16), nullable=False, default=""),
+    Column("pps_start_date", String(8), nullable=False, default=""),
+    Column("pps_start_time", String(16), nullable=False, default=""),
+    Column("body_part_examined", String(64), nullable=False, default=""),
+    Column("num_instances", Integer, nullable=False, default=0),
+    SqlIndex("ix_series_study_modality", "study_fk", "modality"),
+)
+
+instances = Table(
+    "instances",
+    metadata,
+    Column("pk", Integer, primary_key=True),
+    Column("sop_uid", String(64), nullable=False, unique=True),
+    Column("series_fk", Integer, ForeignKey("series.pk"), nullable=False),
+    Column("study_fk", Integer, ForeignKey("studies.pk"), nullable=False, index=True),
+    Column("sop_class_uid", String(64), nullable=False, default=""),
+    Column("instance_number", Integer),
+    Column("rows", Integer),
+    Column("columns", Integer),
+    Column("bits_allocated", Integer),
+    Column("bits_stored", Integer),
+    Column("high_bit", Integer),
+    Column("samples_per_pixel", Integer),
+    Column("number_of_frames", Integer),
+    Column("transfer_syntax_uid", String(64), nullable=False, default=""),
+    Column("path", Text, nullable=False),
+    Column("linked", Boolean, nullable=False, default=False),
+    Column("file_size", Integer, nullable=False, default=0),
+    Column("sha256", String(64), nullable=False, default=""),
+    Column("json", Text, nullable=False),
+    Column("frames", Text),
+    Column("bulk", Text, nullable=False, default="{}"),
+    Column("created", Integer, nullable=False, default=0),
+    SqlIndex("ix_instances_series_number", "series_fk", "instance_number"),
+)
+
+
+def _study_values(rec: InstanceRecord, patient_pk: int) -> dict[str, Any]:
+    return {
+        "study_uid": rec.study_uid,
+        "patient_fk": patient_pk,
+        "patient_id": rec.patient_id,
+        "patient_name": rec.patient_name,
+        "patient_name_ci": pn_key(rec.patient_name),
+        "patient_name_words": name_words(rec.patient_name),
+        "patient_birth_date": rec.patient_birth_date,
+        "patient_sex": rec.patient_sex,
+        "study_date": rec.study_date,
+        "study_time": rec.study_time,
+        "accession_number": rec.accession_number,
+        "referring_physician_name": rec.referring_physician_name,
+        "referring_physician_name_ci": pn_key(rec.referring_physician_name),
+        "referring_physician_name_words": name_words(rec.referring_physician_name),
+        "study_description": rec.study_description,
+        "study_id": rec.study_id,
+        "specific_character_set": rec.specific_character_set,
+        "modalities_in_study": rec.modality,
+        "num_series": 0,
+        "num_instances": 0,
+    }
+
+
+def _series_values(rec: InstanceRecord, study_pk: int) -> dict[str, Any]:
+    return {
+        "series_uid": rec.series_uid,
+        "study_fk": study_pk,
+        "modality": rec.modality,
+        "series_number": rec.series_number,
+        "series_description": rec.series_description,
+        "series_date": rec.series_date,
+        "series_time": rec.series_time,
+        "pps_start_date": rec.pps_start_date,
+        "pps_start_time": rec.pps_start_time,
+        "body_part_examined": rec.body_part_examined,
+        "num_instances": 0,
+    }
+
+
+def _instance_values(
+    rec: InstanceRecord, path: str, linked: bool, series_pk: int, study_pk: int
+) -> dict[str, Any]:
+    return {
+        "sop_uid": rec.sop_uid,
+        "series_fk": series_pk,
+        "study_fk": study_pk,
+        "sop_class_uid": rec.sop_class_uid,
+        "instance_number": rec.instance_number,
+        "rows": rec.rows,
+        "columns": rec.columns,
+        "bits_allocated": rec.bits_allocated,
+        "bits_stored": rec.bits_stored,
+        "high_bit": rec.high_bit,
+        "samples_per_pixel": rec.samples_per_pixel,
+        "number_of_frames": rec.number_of_frames,
+        "transfer_syntax_uid": rec.transfer_syntax_uid,
+        "path": path,
+        "linked": linked,
+        "file_size": rec.file_size,
+        "sha256": rec.sha256,
+        "json": rec.json,
+        "frames": rec.frames,
+        "bulk": rec.bulk,
+        "created": int(time.time()),
+    }
+
+
+# Statements built once (their compiled form is cached): the ingest hot path.
+_SEL_INSTANCE = select(
+    instances.c.pk, instances.c.sha256, instances.c.path, instances.c.linked
+).where(instances.c.sop_uid == bindparam("u"))
+_SEL_STUDY = select(studies.c.pk).where(studies.c.study_uid == bindparam("u"))
+_SEL_SERIES = select(series.c.pk, series.c.study_fk).where(series.c.series_uid == bindparam("u"))
+_INS_STUDY = insert(studies)
+_INS_SERIES = insert(series)
+_INS_INSTANCE = insert(instances)
+_INC_PATIENT_STUDIES = (
+    update(patients)
+    .where(patients.c.pk == bindparam("k"))
+    .values(num_studies=patients.c.num_studies + bindparam("n"))
+)
+_INC_STUDY = (
+    update(studies)
+    .where(studies.c.pk == bindparam("k"))
+    .values(
+        num_series=studies.c.num_series + bindparam("s"),
+        num_instances=studies.c.num_instances + bindparam("n"),
+    )
+)
+_INC_SERIES = (
+    update(series)
+    .where(series.c.pk == bindparam("k"))
+    .values(num_instances=series.c.num_instances + bindparam("n"))
+)
+
+
+@dataclass(frozen=True)
+class StoredInstance:
+    """Where an instance lives and what it is (for WADO retrieve and the ingest logic)."""
+
+    pk: int
+    sop_uid: str
+    series_uid: str
+    study_uid: str
+    sop_class_uid: str
+    transfer_syntax_uid: str
+    path: str
+    linked: bool
+    file_size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class AddOutcome:
+    """Result of ``Index.add``: ``status`` is stored / replaced / duplicate / conflict."""
+
+    status: str
+    old_path: str | None = None  # file no longer referenced (replaced), for the store to remove
+    old_linked: bool = False
+
+
+def _sqlite_url(path: str | os.PathLike[str]) -> str:
+    return "sqlite:///" + str(Path(path))
+
+
+class Index:
+    """SQL index of a DICOM database. Thread-safe; one instance per process."""
+
+    def __init__(
+        self, url_or_path: str | os.PathLike[str], *, busy_timeout_s: float = 60.0
+    ) -> None:
+        url = str(url_or_path)
+        if "://" not in url:
+            Path(url).parent.mkdir(parents=True, exist_ok=True)
+            url = _sqlite_url(url)
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        kwargs: dict[str, Any] = {}
+        if self.is_sqlite:
+            kwargs["connect_args"] = {"timeout": busy_timeout_s, "check_same_thread": False}
+        self.engine: Engine = create_engine(url, **kwargs)
+        if self.is_sqlite:
+            self._setup_sqlite(busy_timeout_s)
+        self._create_schema()
+
+    # -- setup ---------------------------------------------------------------------------
+    def _setup_sqlite(self, busy_timeout_s: float) -> None:
+        @event.listens_for(self.engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
+            for _ in range(50):  # switching to WAL needs a moment without other writers
+                try:
+                    cur.execute("PRAGMA journal_mode = WAL")
+                    break
+                except Exception:
+                    time.sleep(0.05)
+            cur.execute("PRAGMA synchronous = NORMAL")
+            cur.execute("PRAGMA foreign_keys = ON")
+            cur.execute("PRAGMA case_sensitive_like = ON")
+            cur.close()
+
+        @event.listens_for(self.engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            if conn.get_execution_options().get("immediate"):
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            else:
+                conn.exec_driver_sql("BEGIN")
+
+    def _create_schema(self) -> None:
+        for attempt in range(20):
+            try:
+                with self.write() as conn:
+                    metadata.create_all(conn)
+                return
+            except OperationalError as exc:  # another process created it at the same moment
+                if "already exists" not in str(exc) or attempt == 19:
+                    raise
+                time.sleep(0.05)
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite: one writer at a time)."""
+        with self.engine.connect().execution_options(immediate=True) as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read transaction (consistent snapshot; never blocks writers in WAL mode)."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self.engine.dispose()
+
+    # -- writes --------------------------------------------------------------------------
+    def add(
+        self, rec: InstanceRecord, path: str, *, linked: bool = False, replace: bool = False
+    ) -> AddOutcome:
+        """Insert one instance (and its patient/study/series when new), maintaining counts.
+
+        Same SOPInstanceUID and same bytes -> ``duplicate`` (no change). Different bytes ->
+        ``replaced`` when ``replace`` else ``conflict`` (no change).
+        """
+        for attempt in range(8):
+            try:
+                with self.write() as conn:
+                    return self._add(conn, rec, path, linked, replace)
+            except (IntegrityError, OperationalError) as exc:
+                # PostgreSQL: a concurrent writer created the same study/series first;
+                # SQLite: the busy timeout ran out under heavy load. Both are worth a retry.
+                transient = (
+                    isinstance(exc, IntegrityError) or "locked" in str(exc) or "busy" in str(exc)
+                )
+                if not transient or attempt == 7:
+                    raise
+                log.info("retrying the index insert of %s after: %s", rec.sop_uid, exc)
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def add_many(
+        self, items: Iterable[tuple[InstanceRecord, str, bool]], *, replace: bool = False
+    ) -> list[AddOutcome]:
+        """Insert many ``(record, path, linked)`` in one transaction (bulk import helper)."""
+        with self.write() as conn:
+            return [self._add(conn, rec, path, linked, replace) for rec, path, linked in items]
+
+    def _add(
+        self, conn: Connection, rec: InstanceRecord, path: str, linked: bool, replace: bool
+    ) -> AddOutcome:
+        old = conn.execute(_SEL_INSTANCE, {"u": rec.sop_uid}).first()
+        outcome = AddOutcome("stored")
+        if old is not None:
+            if old.sha256 == rec.sha256:
+                return AddOutcome("duplicate")
+            if not replace:
+                return AddOutcome("conflict")
+            self._delete_instance_rows(conn, [old.pk])
+            outcome = AddOutcome("replaced", old_path=old.path, old_linked=bool(old.linked))
+
+        study_row = conn.execute(_SEL_STUDY, {"u": rec.study_uid}).first()
+        if study_row is None:
+            patient_pk = self._patient(conn, rec)
+            study_pk = conn.execute(
+                _INS_STUDY, _study_values(rec, patient_pk)
+            ).inserted_primary_key[0]
+            conn.execute(_INC_PATIENT_STUDIES, {"k": patient_pk, "n": 1})
+        else:
+            study_pk = study_row.pk
+
+        series_row = conn.execute(_SEL_SERIES, {"u": rec.series_uid}).first()
+        if series_row is None:
+            values = _series_values(rec, study_pk)
+            values["num_instances"] = 1
+            series_pk = conn.execute(_INS_SERIES, values).inserted_primary_key[0]
+            conn.execute(_INC_STUDY, {"k": study_pk, "s": 1, "n": 1})
+            self._refresh_modalities(conn, study_pk)
+        else:
+            series_pk = series_row.pk
+            study_pk = series_row.study_fk  # a series belongs to the study that created it
+            conn.execute(_INC_SERIES, {"k": series_pk, "n": 1})
+            conn.execute(_INC_STUDY, {"k": study_pk, "s": 0, "n": 1})
+        conn.execute(_INS_INSTANCE, _instance_values(rec, path, linked, series_pk, study_pk))
+        return outcome
+
+    def bulk_load(self, items: Sequence[tuple[InstanceRecord, str, bool]]) -> int:
+        """Fast bulk insert (executemany) of instances of studies not yet in the index.
+
+        Records of studies that already exist go through the normal ``add`` path. Counts and
+        ModalitiesInStudy are computed in Python. Returns the number of instances inserted.
+        """
+        with self.write() as conn:
+            uids = sorted({rec.study_uid for rec, _, _ in items})
+            existing: set[str] = set()
+            for i in range(0, len(uids), 500):
+                existing |= set(
+                    conn.execute(
+                        select(studies.c.study_uid).where(
+                            studies.c.study_uid.in_(uids[i : i + 500])
+                        )
+                    ).scalars()
+                )
+            slow = [it for it in items if it[0].study_uid in existing]
+            fast = [it for it in items if it[0].study_uid not in existing]
+            done = sum(
+                self._add(conn, rec, path, linked, False).status == "stored"
+                for rec, path, linked in slow
+            )
+            if not fast:
+                return done
+            # patients
+            pids = sorted({rec.patient_id for rec, _, _ in fast})
+            patient_pk: dict[str, int] = {}
+            for i in range(0, len(pids), 500):
+                patient_pk.update(
+                    dict(
+                        conn.execute(
+                            select(patients.c.patient_id, patients.c.pk).where(
+                                patients.c.patient_id.in_(pids[i : i + 500])
+                            )
+                        ).all()
+                    )
+                )
+            new_patients: dict[str, InstanceRecord] = {}
+            for rec, _, _ in fast:
+                if rec.patient_id not in patient_pk:
+                    new_patients.setdefault(rec.patient_id, rec)
+            if new_patients:
+                conn.execute(
+                    insert(patients),
+                    [
+                        {
+                            "patient_id": r.patient_id,
+                            "patient_name": r.patient_name,
+                            "patient_name_ci": pn_key(r.patient_name),
+                            "patient_birth_date": r.patient_birth_date,
+                            "patient_sex": r.patient_sex,
+                            "num_studies": 0,
+                        }
+                        for r in new_patients.values()
+                    ],
+                )
+                for i in range(0, len(pids), 500):
+                    patient_pk.update(
+                        dict(
+                            conn.execute(
+                                select(patients.c.patient_id, patients.c.pk).where(
+                                    patients.c.patient_id.in_(pids[i : i + 500])
+                                )
+                            ).all()
+                        )
+                    )
+            # aggregate
+            st: dict[str, dict[str, Any]] = {}
+            se: dict[str, dict[str, Any]] = {}
+            for rec, _, _ in fast:
+                s = st.setdefault(
+                    rec.study_uid, {"rec": rec, "series": set(), "n": 0, "mods": set()}
+                )
+                s["n"] += 1
+                s["series"].add(rec.series_uid)
+                if rec.modality:
+                    s["mods"].add(rec.modality)
+                se.setdefault(rec.series_uid, {"rec": rec, "n": 0})["n"] += 1
+            conn.execute(
+                insert(studies),
+                [
+                    {
+                        "study_uid": u,
+                        "patient_fk": patient_pk[r.patient_id],
+                        "patient_id": r.patient_id,
+                        "patient_name": r.patient_name,
+                        "patient_name_ci": pn_key(r.patient_name),
+                        "patient_name_words": name_words(r.patient_name),
+                        "patient_birth_date": r.patient_birth_date,
+                        "patient_sex": r.patient_sex,
+                        "study_date": r.study_date,
+                        "study_time": r.study_time,
+                        "accession_number": r.accession_number,
+                        "referring_physician_name": r.referring_physician_name,
+                        "referring_physician_name_ci": pn_key(r.referring_physician_name),
+                        "referring_physician_name_words": name_words(r.referring_physician_name),
+                        "study_description": r.study_description,
+                        "study_id": r.study_id,
+                        "specific_character_set": r.specific_character_set,
+                        "modalities_in_study": "\\".join(sorted(v["mods"])),
+                        "num_series": len(v["series"]),
+                        "num_instances": v["n"],
+                    }
+                    for u, v in st.items()
+                    for r in [v["rec"]]
+                ],
+            )
+            per_patient: dict[int, int] = {}
+            for v in st.values():
+                k = patient_pk[v["rec"].patient_id]
+                per_patient[k] = per_patient.get(k, 0) + 1
+            for k, n in per_patient.items():
+                conn.execute(
+                    update(patients)
+                    .where(patients.c.pk == k)
+                    .values(num_studies=patients.c.num_studies + n)
+                )
+            study_pk: dict[str, int] = {}
+            su = list(st)
+            for i in range(0, len(su), 500):
+                study_pk.update(
+                    dict(
+                        conn.execute(
+                            select(studies.c.study_uid, studies.c.pk).where(
+                                studies.c.study_uid.in_(su[i : i + 500])
+                            )
+                        ).all()
+                    )
+                )
+            conn.execute(
+                insert(series),
+                [
+                    {
+                        "series_uid": u,
+                        "study_fk": study_pk[r.study_uid],
+                        "modality": r.modality,
+                        "series_number": r.series_number,
+                        "series_description": r.series_description,
+                        "series_date": r.series_date,
+                        "series_time": r.series_time,
+                        "pps_start_date": r.pps_start_date,
+                        "pps_start_time": r.pps_start_time,
+                        "body_part_examined": r.body_part_examined,
+                        "num_instances": v["n"],
+                    }
+                    for u, v in se.items()
+                    for r in [v["rec"]]
+                ],
+            )
+            series_pk: dict[str, int] = {}
+            ru = list(se)
+            for i in range(0, len(ru), 500):
+                series_pk.update(
+                    dict(
+                        conn.execute(
+                            select(series.c.series_uid, series.c.pk).where(
+                                series.c.series_uid.in_(ru[i : i + 500])
+                            )
+                        ).all()
+                    )
+                )
+            now = int(time.time())
+            conn.execute(
+                insert(instances),
+                [
+                    {
+                        "sop_uid": r.sop_uid,
+                        "series_fk": series_pk[r.series_uid],
+                        "study_fk": study_pk[r.study_uid],
+                        "sop_class_uid": r.sop_class_uid,
+                        "instance_number": r.instance_number,
+                        "rows": r.rows,
+                        "columns": r.columns,
+                        "bits_allocated": r.bits_allocated,
+                        "bits_stored": r.bits_stored,
+                        "high_bit": r.high_bit,
+                        "samples_per_pixel": r.samples_per_pixel,
+                        "number_of_frames": r.number_of_frames,
+                        "transfer_syntax_uid": r.transfer_syntax_uid,
+                        "path": path,
+                        "linked": linked,
+                        "file_size": r.file_size,
+                        "sha256": r.sha256,
+                        "json": r.json,
+                        "frames": r.frames,
+                        "bulk": r.bulk,
+                        "created": now,
+                    }
+                    for r, path, linked in fast
+                ],
+            )
+            return done + len(fast)
+
+    def _patient(self, conn: Connection, rec: InstanceRecord) -> int:
+        row = conn.execute(
+            select(patients.c.pk).where(patients.c.patient_id == rec.patient_id)
+        ).first()
+        if row is not None:
+            return int(row.pk)
+        try:
+            with conn.begin_nested():
+                return int(
+                    conn.execute(
+                        insert(patients).values(
+                            patient_id=rec.patient_id,
+                            patient_name=rec.patient_name,
+                            patient_name_ci=pn_key(rec.patient_name),
+                            patient_birth_date=rec.patient_birth_date,
+                            patient_sex=rec.patient_sex,
+                            num_studies=0,
+                        )
+                    ).inserted_primary_key[0]
+                )
+        except IntegrityError:  # PostgreSQL: a concurrent writer inserted it first
+            return int(
+                conn.execute(
+                    select(patients.c.pk).where(patients.c.patient_id == rec.patient_id)
+                ).scalar_one()
+            )
+
+    @staticmethod
+    def _refresh_modalities(conn: Connection, study_pk: int) -> None:
+        mods = conn.execute(
+            select(series.c.modality)
+            .where(series.c.study_fk == study_pk, series.c.modality != "")
+            .distinct()
+        ).scalars()
+        conn.execute(
+            update(studies)
+            .where(studies.c.pk == study_pk)
+            .values(modalities_in_study="\\".join(sorted(mods)))
+        )
+
+    def _delete_instance_rows(self, conn: Connection, pks: Sequence[int]) -> list[tuple[str, bool]]:
+        """Delete instances by pk; maintain counts; drop emptied series/studies/patients."""
+        if not pks:
+            return []
+        rows = conn.execute(
+            select(
+                instances.c.pk,
+                instances.c.series_fk,
+                instances.c.study_fk,
+                instances.c.path,
+                instances.c.linked,
+            ).where(instances.c.pk.in_(pks))
+        ).all()
+        conn.execute(delete(instances).where(instances.c.pk.in_([r.pk for r in rows])))
+        per_series: dict[int, int] = {}
+        per_study: dict[int, int] = {}
+        for r in rows:
+            per_series[r.series_fk] = per_series.get(r.series_fk, 0) + 1
+            per_study[r.study_fk] = per_study.get(r.study_fk, 0) + 1
+        for spk, n in per_series.items():
+            conn.execute(
+                update(series)
+                .where(series.c.pk == spk)
+                .values(num_instances=series.c.num_instances - n)
+            )
+        for stpk, n in per_study.items():
+            conn.execute(
+                update(studies)
+                .where(studies.c.pk == stpk)
+                .values(num_instances=studies.c.num_instances - n)
+            )
+        empty_series = conn.execute(
+            select(series.c.pk, series.c.study_fk).where(
+                series.c.pk.in_(list(per_series)), series.c.num_instances <= 0
+            )
+        ).all()
+        if empty_series:
+            conn.execute(delete(series).where(series.c.pk.in_([r.pk for r in empty_series])))
+        for stpk in {r.study_fk for r in empty_series}:
+            n = conn.execute(select(func.count()).where(series.c.study_fk == stpk)).scalar_one()
+            conn.execute(update(studies).where(studies.c.pk == stpk).values(num_series=n))
+            self._refresh_modalities(conn, stpk)
+        empty_studies = conn.execute(
+            select(studies.c.pk, studies.c.patient_fk).where(
+                studies.c.pk.in_(list(per_study)), studies.c.num_series <= 0
+            )
+        ).all()
+        if empty_studies:
+            conn.execute(delete(studies).where(studies.c.pk.in_([r.pk for r in empty_studies])))
+            for r in empty_studies:
+                conn.execute(
+                    update(patients)
+                    .where(patients.c.pk == r.patient_fk)
+                    .values(num_studies=patients.c.num_studies - 1)
+                )
+            conn.execute(delete(patients).where(patients.c.num_studies <= 0))
+        return [(r.path, bool(r.linked)) for r in rows]
+
+    def delete(
+        self, study_uid: str, series_uid: str | None = None, sop_uid: str | None = None
+    ) -> list[tuple[str, bool]]:
+        """Delete a study, series or instance; returns ``(path, linked)`` of the removed files.
+
+        Raises ``NotFoundError`` when nothing matches.
+        """
+        with self.write() as conn:
+            q = (
+                select(instances.c.pk)
+                .join(studies, studies.c.pk == instances.c.study_fk)
+                .where(studies.c.study_uid == study_uid)
+            )
+            if series_uid is not None:
+                q = q.join(series, series.c.pk == instances.c.series_fk).where(
+                    series.c.series_uid == series_uid
+                )
+            if sop_uid is not None:
+                q = q.where(instances.c.sop_uid == sop_uid)
+            pks = list(conn.execute(q).scalars())
+            if not pks:
+                raise NotFoundError(_what(study_uid, series_uid, sop_uid) + " not found")
+            return self._delete_instance_rows(conn, pks)
+
+    def delete_by_pks(self, pks: Sequence[int]) -> list[tuple[str, bool]]:
+        """Delete instances by primary key (used by the consistency check)."""
+        with self.write() as conn:
+            return self._delete_instance_rows(conn, pks)
+
+    # -- reads ---------------------------------------------------------------------------
+    def _instance_select(self):  # noqa: ANN202
+        return (
+            select(
+                instances.c.pk,
+                instances.c.sop_uid,
+                series.c.series_uid,
+                studies.c.study_uid,
+                instances.c.sop_class_uid,
+                instances.c.transfer_syntax_uid,
+                instances.c.path,
+                instances.c.linked,
+                instances.c.file_size,
+                instances.c.sha256,
+            )
+            .join(series, series.c.pk == instances.c.series_fk)
+            .join(studies, studies.c.pk == instances.c.study_fk)
+        )
+
+    def get_instance(self, sop_uid: str) -> StoredInstance | None:
+        """The stored instance with this SOPInstanceUID, or None."""
+        with self.read() as conn:
+            row = conn.execute(
+                self._instance_select().where(instances.c.sop_uid == sop_uid)
+            ).first()
+        return None if row is None else StoredInstance(**row._asdict())
+
+    def find_instances(
+        self,
+        study_uid: str | None = None,
+        series_uid: str | None = None,
+        sop_uid: str | None = None,
+    ) -> list[StoredInstance]:
+        """Instances of a study / series / one instance, ordered by series and InstanceNumber."""
+        q = self._instance_select()
+        if study_uid is not None:
+            q = q.where(studies.c.study_uid == study_uid)
+        if series_uid is not None:
+            q = q.where(series.c.series_uid == series_uid)
+        if sop_uid is not None:
+            q = q.where(instances.c.sop_uid == sop_uid)
+        q = q.order_by(
+            series.c.series_number, series.c.pk, instances.c.instance_number, instances.c.pk
+        )
+        with self.read() as conn:
+            return [StoredInstance(**r._asdict()) for r in conn.execute(q)]
+
+    def iter_all_instances(self) -> Iterator[StoredInstance]:
+        """Every instance (for the consistency check)."""
+        with self.read() as conn:
+            for r in conn.execute(self._instance_select().order_by(instances.c.pk)):
+                yield StoredInstance(**r._asdict())
+
+    def metadata_json(
+        self, study_uid: str, series_uid: str | None = None, sop_uid: str | None = None
+    ) -> list[tuple[str, str, str, str]]:
+        """``(study_uid, series_uid, sop_uid, json_text)`` per instance, in one query."""
+        q = (
+            select(studies.c.study_uid, series.c.series_uid, instances.c.sop_uid, instances.c.json)
+            .join(series, series.c.pk == instances.c.series_fk)
+            .join(studies, studies.c.pk == instances.c.study_fk)
+            .where(studies.c.study_uid == study_uid)
+        )
+        if series_uid is not None:
+            q = q.where(series.c.series_uid == series_uid)
+        if sop_uid is not None:
+            q = q.where(instances.c.sop_uid == sop_uid)
+        q = q.order_by(
+            series.c.series_number, series.c.pk, instances.c.instance_number, instances.c.pk
+        )
+        with self.read() as conn:
+            rows = [tuple(r) for r in conn.execute(q)]
+        if not rows:
+            raise NotFoundError(_what(study_uid, series_uid, sop_uid) + " not found")
+        return rows  # type: ignore[return-value]
+
+    def locator_row(
+        self, study_uid: str | None, series_uid: str | None, sop_uid: str
+    ) -> dict[str, Any]:
+        """Path, transfer syntax, frame table and bulk table of one instance."""
+        q = (
+            select(
+                instances.c.path,
+                instances.c.transfer_syntax_uid,
+                instances.c.frames,
+                instances.c.bulk,
+                instances.c.number_of_frames,
+                instances.c.rows,
+                instances.c.file_size,
+            )
+            .join(series, series.c.pk == instances.c.series_fk)
+            .join(studies, studies.c.pk == instances.c.study_fk)
+            .where(instances.c.sop_uid == sop_uid)
+        )
+        if study_uid is not None:
+            q = q.where(studies.c.study_uid == study_uid)
+        if series_uid is not None:
+            q = q.where(series.c.series_uid == series_uid)
+        with self.read() as conn:
+            row = conn.execute(q).first()
+        if row is None:
+            raise NotFoundError(_what(study_uid, series_uid, sop_uid) + " not found")
+        return row._asdict()
+
+    def counts(self) -> dict[str, int]:
+        """Number of patients, studies, series and instances."""
+        with self.read() as conn:
+            return {
+                name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+                for name, t in (
+                    ("patients", patients),
+                    ("studies", studies),
+                    ("series", series),
+                    ("instances", instances),
+                )
+            }
+
+
+def _what(study_uid: str | None, series_uid: str | None, sop_uid: str | None) -> str:
+    if sop_uid:
+        return f"instance {sop_uid}"
+    if series_uid:
+        return f"series {series_uid}"
+    return f"study {study_uid}"
+
+
+def absolutize_bulkdata(json_text: str, instance_url: str) -> str:
+    """Turn the stored relative ``"BulkDataURI":"bulkdata/..."`` into absolute URLs.
+
+    ``instance_url`` is ``<base>/studies/{S}/series/{R}/instances/{I}`` (no trailing slash).
+    Works on the raw JSON text (no parsing): the pattern cannot occur inside a JSON string.
+    """
+    return json_text.replace('"BulkDataURI":"bulkdata/', f'"BulkDataURI":"{instance_url}/bulkdata/')
+
+
+def loads_frames(frames_json: str | None) -> list[list[tuple[int, int]]] | None:
+    """Decode a frame table to one list of ``(offset, length)`` ranges per frame."""
+    if not frames_json:
+        return None
+    table = json.loads(frames_json)
+    if "native" in table:
+        start, length, count = table["native"]
+        return [[(start + i * length, length)] for i in range(count)]
+    return [[(int(o), int(n)) for o, n in frame] for frame in table["frames"]]

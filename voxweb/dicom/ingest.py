@@ -1,0 +1,376 @@
+"""Ingest DICOM instances into the database: bytes, files, folders, zip files, DICOMDIR.
+
+``ingest_bytes`` parses once (``voxweb.dicom.parse``), writes the file atomically into the store
+(or references it in place in *link* mode), then indexes it in one write transaction, so several
+STOW requests and an import can run at once from threads and processes. Duplicates (same
+SOPInstanceUID) with identical bytes are a no-op; different bytes are refused or replace the old
+instance, per policy. ``check`` verifies the index against the files and can repair. No HTTP here.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import zipfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Literal
+
+import pydicom
+
+from voxweb.dicom.errors import DicomFormatError
+from voxweb.dicom.parse import parse_instance
+
+if TYPE_CHECKING:
+    from voxweb.dicom.database import DicomDatabase
+
+log = logging.getLogger(__name__)
+
+DuplicatePolicy = Literal["refuse", "replace"]
+
+# STOW-RS FailureReason codes (PS3.18 / PS3.4) the HTTP layer can put in FailedSOPSequence
+FAILURE_PROCESSING = 0xC000  # cannot understand / process the object
+FAILURE_DUPLICATE = 0x0111  # same SOPInstanceUID, different content, refused by policy
+FAILURE_STUDY_MISMATCH = 0xA900  # does not belong to the study given in the STOW-RS URL
+FAILURE_OUT_OF_RESOURCES = 0xA700  # disk full / I/O error
+
+
+@dataclass
+class IngestResult:
+    """Outcome of one ingest. ``status``: stored / replaced / duplicate / failed."""
+
+    status: str
+    sop_uid: str = ""
+    sop_class_uid: str = ""
+    study_uid: str = ""
+    series_uid: str = ""
+    reason: str = ""
+    failure_code: int | None = None
+    source: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when the instance is in the database after the call."""
+        return self.status in ("stored", "replaced", "duplicate")
+
+
+@dataclass
+class ImportReport:
+    """Counts of an ``import_paths`` run and the list of ``(source, reason)`` failures."""
+
+    stored: int = 0
+    replaced: int = 0
+    duplicates: int = 0
+    failed: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.stored + self.replaced + self.duplicates + self.failed
+
+
+@dataclass
+class CheckReport:
+    """Findings of ``check``; with ``repair=True`` the ``repaired`` list says what was done."""
+
+    instances: int = 0
+    missing: list[str] = field(default_factory=list)  # SOPInstanceUIDs whose file is gone
+    size_mismatch: list[str] = field(default_factory=list)  # SOPInstanceUIDs
+    orphans: list[str] = field(default_factory=list)  # store-relative paths not in the index
+    temp_files: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.missing or self.size_mismatch or self.orphans or self.temp_files)
+
+
+def ingest_bytes(
+    db: DicomDatabase,
+    data: bytes,
+    *,
+    policy: DuplicatePolicy | None = None,
+    expected_study_uid: str | None = None,
+    link_path: str | os.PathLike[str] | None = None,
+    source: str = "",
+) -> IngestResult:
+    """Store and index one DICOM instance given as bytes (Part 10, or a raw dataset).
+
+    ``link_path``: reference that existing file instead of copying (its bytes are ``data``).
+    ``expected_study_uid``: STOW-RS ``POST /studies/{S}``; other studies fail (0xA900).
+    Never raises for bad input: the result says ``failed`` with a reason.
+    """
+    policy = policy or db.duplicate_policy
+    try:
+        rec = parse_instance(data, bulk_threshold=db.bulk_threshold)
+    except DicomFormatError as exc:
+        return IngestResult(
+            "failed", reason=str(exc), failure_code=FAILURE_PROCESSING, source=source
+        )
+    data = rec.data  # a raw dataset was wrapped into Part 10 by the parser
+    result = IngestResult(
+        "stored",
+        sop_uid=rec.sop_uid,
+        sop_class_uid=rec.sop_class_uid,
+        study_uid=rec.study_uid,
+        series_uid=rec.series_uid,
+        source=source,
+    )
+    if expected_study_uid is not None and rec.study_uid != expected_study_uid:
+        result.status, result.failure_code = "failed", FAILURE_STUDY_MISMATCH
+        result.reason = f"StudyInstanceUID {rec.study_uid} differs from the study {expected_study_uid} of the request"
+        return result
+
+    existing = db.index.get_instance(rec.sop_uid)
+    if existing is not None:
+        if existing.sha256 == rec.sha256 and db.store.resolve(existing.path).is_file():
+            result.status = "duplicate"
+            return result
+        if existing.sha256 != rec.sha256 and policy != "replace":
+            result.status, result.failure_code = "failed", FAILURE_DUPLICATE
+            result.reason = (
+                f"an instance with SOPInstanceUID {rec.sop_uid} and different content exists"
+            )
+            return result
+
+    wrote = False
+    if link_path is not None:
+        path = str(Path(link_path).resolve())
+        linked = True
+    else:
+        path = db.store.relative_path(rec.study_uid, rec.series_uid, rec.sop_uid, rec.sha256)
+        linked = False
+        target = db.store.resolve(path)
+        if not (target.is_file() and target.stat().st_size == len(data)):
+            try:
+                db.store.write(path, data)
+            except OSError as exc:
+                result.status, result.failure_code = "failed", FAILURE_OUT_OF_RESOURCES
+                result.reason = f"cannot write the instance file: {exc}"
+                return result
+            wrote = True
+
+    if existing is not None and existing.sha256 == rec.sha256:
+        # indexed but its file vanished: point the row at the file we just wrote
+        db.index.delete_by_pks([existing.pk])
+    try:
+        outcome = db.index.add(rec, path, linked=linked, replace=(policy == "replace"))
+    except Exception:
+        if wrote:
+            db.store.remove(path)
+        raise
+    if outcome.status == "duplicate":
+        result.status = "duplicate"
+        current = db.index.get_instance(rec.sop_uid)
+        if wrote and current is not None and current.path != path:
+            db.store.remove(path)
+    elif outcome.status == "conflict":
+        if wrote:
+            db.store.remove(path)
+        result.status, result.failure_code = "failed", FAILURE_DUPLICATE
+        result.reason = (
+            f"an instance with SOPInstanceUID {rec.sop_uid} and different content exists"
+        )
+    elif outcome.status == "replaced":
+        result.status = "replaced"
+        if outcome.old_path and outcome.old_path != path and not outcome.old_linked:
+            db.store.remove(outcome.old_path)
+    return result
+
+
+def ingest_file(
+    db: DicomDatabase,
+    path: str | os.PathLike[str],
+    *,
+    link: bool = False,
+    policy: DuplicatePolicy | None = None,
+) -> IngestResult:
+    """Ingest one file; ``link=True`` references it in place instead of copying it."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return IngestResult(
+            "failed",
+            reason=f"cannot read file: {exc}",
+            failure_code=FAILURE_PROCESSING,
+            source=str(path),
+        )
+    if link and not (len(data) >= 132 and data[128:132] == b"DICM"):
+        link = False  # a raw dataset is converted to Part 10, so it must be copied
+    return ingest_bytes(db, data, policy=policy, link_path=path if link else None, source=str(path))
+
+
+def _iter_sources(
+    paths: Iterable[str | os.PathLike[str]],
+) -> Iterator[tuple[str, Path | None, Callable[[], bytes]]]:
+    """Yield ``(label, file_path_or_None, read)`` for every candidate file."""
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            for dirpath, dirnames, filenames in os.walk(p):
+                dirnames.sort()
+                for name in sorted(filenames):
+                    yield from _iter_file(Path(dirpath, name), in_walk=True)
+        elif p.exists():
+            yield from _iter_file(p, in_walk=False)
+        else:
+            yield str(p), None, _raiser(f"no such file or folder: {p}")
+
+
+def _raiser(msg: str) -> Callable[[], bytes]:
+    def read() -> bytes:
+        raise OSError(msg)
+
+    return read
+
+
+def _iter_file(p: Path, *, in_walk: bool) -> Iterator[tuple[str, Path | None, Callable[[], bytes]]]:
+    if p.name.upper() == "DICOMDIR":
+        if in_walk:
+            return  # the folder walk finds the referenced files itself
+        yield from _iter_dicomdir(p)
+        return
+    if p.suffix.lower() == ".zip" and zipfile.is_zipfile(p):
+        with zipfile.ZipFile(p) as zf:
+            for info in zf.infolist():
+                if info.is_dir() or PurePosixPath(info.filename).name.upper() == "DICOMDIR":
+                    continue
+                label = f"{p}!{info.filename}"
+                yield label, None, (lambda zf=zf, info=info: zf.read(info))
+        return
+    yield str(p), p, p.read_bytes
+
+
+def _iter_dicomdir(p: Path) -> Iterator[tuple[str, Path | None, Callable[[], bytes]]]:
+    try:
+        dicomdir = pydicom.dcmread(p, force=True)
+        records = dicomdir.DirectoryRecordSequence
+    except Exception as exc:
+        yield str(p), None, _raiser(f"unreadable DICOMDIR: {exc}")
+        return
+    for item in records:
+        ref = item.get("ReferencedFileID")
+        if not ref:
+            continue
+        parts = [ref] if isinstance(ref, str) else list(ref)
+        f = p.parent.joinpath(*parts)
+        if not f.exists():  # media written in upper case, file system lower case or the reverse
+            alt = p.parent.joinpath(*[x.lower() for x in parts])
+            f = alt if alt.exists() else f
+        yield str(f), f, f.read_bytes
+
+
+def import_paths(
+    db: DicomDatabase,
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    link: bool = False,
+    policy: DuplicatePolicy | None = None,
+    progress: Callable[[int, IngestResult], None] | None = None,
+) -> ImportReport:
+    """Import files, folders (recursively), zip files and DICOMDIRs.
+
+    ``link=True`` references plain files in place (zip members are always copied).
+    ``progress(count_done, result)`` is called after each candidate file.
+    """
+    report = ImportReport()
+    for done, (label, file_path, read) in enumerate(_iter_sources(paths), start=1):
+        try:
+            data = read()
+        except (OSError, zipfile.BadZipFile, RuntimeError) as exc:
+            result = IngestResult(
+                "failed", reason=str(exc), failure_code=FAILURE_PROCESSING, source=label
+            )
+        else:
+            use_link = link and file_path is not None and data[128:132] == b"DICM"
+            result = ingest_bytes(
+                db, data, policy=policy, link_path=file_path if use_link else None, source=label
+            )
+        if result.status == "stored":
+            report.stored += 1
+        elif result.status == "replaced":
+            report.replaced += 1
+        elif result.status == "duplicate":
+            report.duplicates += 1
+        else:
+            report.failed += 1
+            report.errors.append((label, result.reason))
+        if progress is not None:
+            progress(done, result)
+    return report
+
+
+def check(db: DicomDatabase, *, repair: bool = False, min_age_s: float = 60.0) -> CheckReport:
+    """Verify index against storage: missing files, size mismatches, orphan and temp files.
+
+    With ``repair``: rows of missing files are dropped; mismatched files are re-indexed from
+    their current content (or dropped when unreadable); orphan files are indexed (or removed
+    when unreadable or superseded); temp files are removed. Files younger than ``min_age_s``
+    are left alone (they may belong to an ingest in flight).
+    """
+    rep = CheckReport()
+    referenced: set[str] = set()
+    drop: list[int] = []
+    reread: list[tuple[int, str, bool]] = []
+    for inst in db.index.iter_all_instances():
+        rep.instances += 1
+        if not inst.linked:
+            referenced.add(inst.path)
+        f = db.store.resolve(inst.path)
+        try:
+            size = f.stat().st_size
+        except OSError:
+            rep.missing.append(inst.sop_uid)
+            drop.append(inst.pk)
+            continue
+        if size != inst.file_size:
+            rep.size_mismatch.append(inst.sop_uid)
+            reread.append((inst.pk, inst.path, inst.linked))
+    now = time.time()
+    for rel in db.store.iter_files():
+        if rel not in referenced and now - db.store.resolve(rel).stat().st_mtime >= min_age_s:
+            rep.orphans.append(rel)
+    for tmp in db.store.iter_temp_files():
+        if now - tmp.stat().st_mtime >= min_age_s:
+            rep.temp_files.append(tmp.relative_to(db.store.root).as_posix())
+    if not repair:
+        return rep
+
+    if drop:
+        db.index.delete_by_pks(drop)
+        rep.repaired += [f"dropped index row of missing file ({uid})" for uid in rep.missing]
+    for pk, path, linked in reread:
+        db.index.delete_by_pks([pk])
+        f = db.store.resolve(path)
+        if linked:
+            res = ingest_file(db, f, link=True, policy="replace")
+        else:
+            res = ingest_bytes(db, f.read_bytes(), policy="replace", source=path)
+            if res.ok:
+                cur = db.index.get_instance(res.sop_uid)
+                if cur is None or cur.path != path:
+                    db.store.remove(path)
+        rep.repaired.append(f"re-indexed {path}: {res.status} {res.reason}".strip())
+    for rel in rep.orphans:
+        f = db.store.resolve(rel)
+        try:
+            rec = parse_instance(f.read_bytes(), bulk_threshold=db.bulk_threshold)
+        except (OSError, DicomFormatError) as exc:
+            db.store.remove(rel)
+            rep.repaired.append(f"removed unreadable orphan {rel} ({exc})")
+            continue
+        if db.index.get_instance(rec.sop_uid) is None:
+            db.index.add(rec, rel)
+            rep.repaired.append(f"indexed orphan {rel}")
+        else:
+            db.store.remove(rel)
+            rep.repaired.append(f"removed superseded orphan {rel}")
+    for rel in rep.temp_files:
+        try:
+            (db.store.root / rel).unlink()
+        except OSError:
+            continue
+        rep.repaired.append(f"removed temp file {rel}")
+    return rep

@@ -1,0 +1,692 @@
+"""Turn the bytes of one DICOM instance into an index record, without HTTP and without I/O.
+
+The top-level data elements are walked with pydicom's element generator (large values are
+deferred, never copied), which gives the byte offset of every value in the file. From that we
+build (1) the index columns QIDO needs, (2) the cached DICOM JSON (PS3.18 F.2) in which binary
+values larger than ``BULK_THRESHOLD`` become relative ``BulkDataURI`` placeholders, and (3) the
+byte ranges of every frame (native or encapsulated) and bulk value, so that frames and bulk data
+are later served with one seek and read per range and no re-parsing.
+
+BulkDataURI convention: a top-level element ``gggg,eeee`` with a large binary value is stored as
+``{"vr": "OW", "BulkDataURI": "bulkdata/GGGGEEEE"}`` (upper-case hex, relative to the instance
+URL ``.../studies/{S}/series/{R}/instances/{I}/``). The HTTP layer prefixes it with the absolute
+instance URL (see ``voxweb.dicom.index.absolutize_bulkdata``). Nested binary values (inside
+sequences) stay inline as ``InlineBinary``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import logging
+import re
+import struct
+import unicodedata
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import pydicom
+from pydicom.datadict import dictionary_VR
+from pydicom.dataelem import RawDataElement
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.filereader import _read_file_meta_info, data_element_generator
+from pydicom.filewriter import correct_ambiguous_vr_element
+from pydicom.uid import (
+    UID,
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+)
+
+from voxweb.dicom.errors import DicomFormatError
+
+log = logging.getLogger(__name__)
+
+BULK_THRESHOLD = 1024
+"""Binary values (OB/OW/OF/OD/OL/OV/UN) longer than this many bytes become BulkDataURIs."""
+
+BULK_VRS = frozenset({"OB", "OW", "OF", "OD", "OL", "OV", "UN"})
+PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)  # PixelData, FloatPixelData, DoubleFloat
+_UID_CHARS = re.compile(r"[0-9A-Za-z._-]+")  # real UIDs are digits and dots; tolerate more
+_DEFER = 512  # values larger than this are not read by pydicom while walking
+_VRS = frozenset(
+    {
+        "AE",
+        "AS",
+        "AT",
+        "CS",
+        "DA",
+        "DS",
+        "DT",
+        "FD",
+        "FL",
+        "IS",
+        "LO",
+        "LT",
+        "OB",
+        "OD",
+        "OF",
+        "OL",
+        "OV",
+    }
+    | {
+        "OW",
+        "PN",
+        "SH",
+        "SL",
+        "SQ",
+        "SS",
+        "ST",
+        "SV",
+        "TM",
+        "UC",
+        "UI",
+        "UL",
+        "UN",
+        "UR",
+        "US",
+        "UT",
+        "UV",
+    }
+)
+
+
+@dataclass
+class InstanceRecord:
+    """Everything the index stores about one instance (one row of each level, flattened)."""
+
+    # patient / study
+    patient_id: str = ""
+    patient_name: str = ""
+    patient_birth_date: str = ""
+    patient_sex: str = ""
+    study_uid: str = ""
+    study_date: str = ""
+    study_time: str = ""
+    accession_number: str = ""
+    referring_physician_name: str = ""
+    study_description: str = ""
+    study_id: str = ""
+    specific_character_set: str = ""
+    # series
+    series_uid: str = ""
+    modality: str = ""
+    series_number: int | None = None
+    series_description: str = ""
+    series_date: str = ""
+    series_time: str = ""
+    pps_start_date: str = ""
+    pps_start_time: str = ""
+    body_part_examined: str = ""
+    # instance
+    sop_uid: str = ""
+    sop_class_uid: str = ""
+    instance_number: int | None = None
+    rows: int | None = None
+    columns: int | None = None
+    bits_allocated: int | None = None
+    bits_stored: int | None = None
+    high_bit: int | None = None
+    samples_per_pixel: int | None = None
+    number_of_frames: int | None = None
+    transfer_syntax_uid: str = ""
+    # content
+    json: str = "{}"
+    frames: str | None = None  # see ``FrameTable`` encoding below
+    bulk: str = "{}"  # {"7FE00010": [offset, length], ...}
+    sha256: str = ""
+    file_size: int = 0
+    data: bytes = field(default=b"", repr=False)  # the Part-10 bytes to store
+
+
+# -- small helpers ---------------------------------------------------------------------------
+def fold(text: str) -> str:
+    """Upper-case, diacritics removed (ASCII fold): ``'Müller^Zoë'`` -> ``'MULLER^ZOE'``."""
+    norm = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in norm if not unicodedata.combining(c)).upper()
+
+
+def pn_key(text: str) -> str:
+    """Case/diacritic-insensitive comparison key of a PN: folded, empty trailing components cut."""
+    return "=".join(g.rstrip("^ ") for g in fold(text).split("=")).rstrip("=")
+
+
+def name_words(text: str) -> str:
+    """Searchable word list of a PN for fuzzy prefix matching: ``' MULLER ZOE'`` (leading space)."""
+    out = fold(text)
+    for ch in "^=,-.":
+        out = out.replace(ch, " ")
+    return " " + " ".join(out.split())
+
+
+def _str(ds: Dataset, keyword: str) -> str:
+    try:
+        value = ds.get(keyword)
+    except Exception:  # an invalid value must not stop the ingest
+        return ""
+    if value is None:
+        return ""
+    if isinstance(value, pydicom.multival.MultiValue):
+        return "\\".join(str(v) for v in value)
+    return str(value).strip()
+
+
+def _int(ds: Dataset, keyword: str) -> int | None:
+    try:
+        value = ds.get(keyword)
+        return None if value is None or value == "" else int(value)
+    except Exception:
+        return None
+
+
+def _da(text: str) -> str:
+    return text.replace(".", "").replace("-", "").strip()[:8]
+
+
+def _tm(text: str) -> str:
+    return text.replace(":", "").strip()
+
+
+# -- main entry ------------------------------------------------------------------------------
+def parse_instance(data: bytes, *, bulk_threshold: int = BULK_THRESHOLD) -> InstanceRecord:
+    """Parse Part-10 bytes (or a raw dataset, which is converted to Part 10) into a record."""
+    if len(data) >= 132 and data[128:132] == b"DICM":
+        fp = io.BytesIO(data)
+        fp.seek(132)
+        try:
+            meta = _read_file_meta_info(fp)
+        except Exception as exc:
+            raise DicomFormatError(f"unreadable DICOM file meta information: {exc}") from exc
+        start = fp.tell()
+    else:
+        data = _to_part10(data)
+        return parse_instance(data, bulk_threshold=bulk_threshold)
+
+    ts = str(meta.get("TransferSyntaxUID", "") or "")
+    if not ts:  # guess like pydicom does: explicit VR when the first element has VR letters
+        head = data[start + 4 : start + 6]
+        ts = ExplicitVRLittleEndian if head.isalpha() and head.isupper() else ImplicitVRLittleEndian
+        log.warning("no TransferSyntaxUID in the file meta information; read as %s", ts)
+    offsets_valid = True
+    body: bytes | memoryview = data
+    if ts == DeflatedExplicitVRLittleEndian:
+        try:
+            body = data[:start] + zlib.decompress(data[start:], -zlib.MAX_WBITS)
+        except zlib.error as exc:
+            raise DicomFormatError(f"deflated dataset cannot be inflated: {exc}") from exc
+        offsets_valid = False  # offsets point into the inflated copy, not the file
+    implicit = ts == ImplicitVRLittleEndian
+    little = ts != ExplicitVRBigEndian
+    if len(body) >= start + 6 and little:  # files that lie about VR encoding exist; trust the bytes
+        vr_bytes = bytes(body[start + 4 : start + 6])
+        looks_explicit = vr_bytes.isalpha() and vr_bytes.isupper()
+        if implicit and looks_explicit and vr_bytes.decode() in _VRS:
+            implicit = False
+        elif not implicit and not looks_explicit:
+            implicit = True
+    if ts not in (ImplicitVRLittleEndian, ExplicitVRBigEndian) and not UID(ts).is_transfer_syntax:
+        log.warning("unknown transfer syntax %s, reading as explicit VR little endian", ts)
+
+    fp = io.BytesIO(body)
+    fp.seek(start)
+    raws: dict[int, RawDataElement] = {}
+    try:
+        for raw in data_element_generator(fp, implicit, little, defer_size=_DEFER):
+            raws[int(raw.tag)] = raw
+    except Exception as exc:
+        raise DicomFormatError(f"unreadable DICOM dataset: {exc}") from exc
+
+    ds = Dataset()
+    ds.set_original_encoding(implicit, little)
+    bulk_items: dict[int, tuple[str, RawDataElement]] = {}
+    for tag, raw in raws.items():
+        if not isinstance(raw, RawDataElement):
+            ds._dict[tag] = raw  # already converted (rare)
+            continue
+        vr = raw.VR or _implicit_vr(tag)
+        length = raw.length
+        undefined = length == 0xFFFFFFFF
+        if (
+            vr in BULK_VRS
+            and (undefined or length > bulk_threshold or tag in PIXEL_TAGS)
+            and (tag >> 16) != 0x0002
+        ):
+            bulk_items[tag] = (vr, raw)
+            continue
+        if raw.value is None and not undefined:
+            raw = raw._replace(value=bytes(body[raw.value_tell : raw.value_tell + length]))
+        if raw.VR is None and not implicit:
+            raw = raw._replace(VR=vr)
+        ds._dict[tag] = raw  # Dataset converts raw elements lazily on access
+
+    rec = InstanceRecord(transfer_syntax_uid=ts, data=data)
+    rec.sha256 = hashlib.sha256(data).hexdigest()
+    rec.file_size = len(data)
+    _fill_columns(rec, ds)
+    if not rec.sop_uid:
+        rec.sop_uid = str(meta.get("MediaStorageSOPInstanceUID", "") or "")
+    if not rec.sop_class_uid:
+        rec.sop_class_uid = str(meta.get("MediaStorageSOPClassUID", "") or "")
+    missing = [
+        k
+        for k, v in (
+            ("StudyInstanceUID", rec.study_uid),
+            ("SeriesInstanceUID", rec.series_uid),
+            ("SOPInstanceUID", rec.sop_uid),
+            ("SOPClassUID", rec.sop_class_uid),
+        )
+        if not v
+    ]
+    if missing:
+        raise DicomFormatError(f"required attribute(s) missing or empty: {', '.join(missing)}")
+    for k, v in (
+        ("StudyInstanceUID", rec.study_uid),
+        ("SeriesInstanceUID", rec.series_uid),
+        ("SOPInstanceUID", rec.sop_uid),
+    ):
+        if len(v) > 64 or not _UID_CHARS.fullmatch(v):
+            raise DicomFormatError(
+                f"{k} {v[:80]!r} is not a usable UID (at most 64 letters, digits, '.', '-', '_')"
+            )
+
+    # bulk ranges and frames
+    bulk_ranges: dict[str, list[int]] = {}
+    enc_fragments: list[tuple[int, int]] | None = None
+    bot: list[int] = []
+    for tag, (_vr, raw) in bulk_items.items():
+        if raw.length == 0xFFFFFFFF:
+            try:
+                bot, enc_fragments, end = _walk_encapsulated(body, raw.value_tell)
+            except ValueError as exc:
+                raise DicomFormatError(
+                    f"invalid encapsulated value of ({tag >> 16:04X},{tag & 0xFFFF:04X}): {exc}"
+                ) from exc
+            bulk_ranges[f"{tag:08X}"] = [raw.value_tell, end - raw.value_tell]
+        else:
+            bulk_ranges[f"{tag:08X}"] = [raw.value_tell, raw.length]
+    nested: dict[str, list[int]] | None = {} if offsets_valid else None
+    rec.json = _to_json(ds, bulk_items, ts, little, bulk_threshold, nested)
+    if offsets_valid:
+        bulk_ranges.update(nested or {})
+        rec.bulk = json.dumps(bulk_ranges, separators=(",", ":"))
+        rec.frames = _frame_table(rec, ds, raws, bot, enc_fragments)
+    else:
+        rec.bulk = "{}"
+        rec.frames = None
+    return rec
+
+
+def _implicit_vr(tag: int) -> str:
+    if tag in PIXEL_TAGS:
+        return {0x7FE00010: "OW", 0x7FE00008: "OF", 0x7FE00009: "OD"}[tag]
+    try:
+        vr = dictionary_VR(tag)
+    except KeyError:
+        return "UN"
+    if vr in ("OB or OW", "OW or OB"):
+        return "OW"
+    return vr
+
+
+def _to_part10(data: bytes) -> bytes:
+    """Wrap a raw dataset (no preamble/meta) into Part 10 with explicit VR little endian."""
+    try:
+        ds = pydicom.dcmread(io.BytesIO(data), force=True)
+        if len(ds) == 0 or "SOPInstanceUID" not in ds:
+            raise DicomFormatError("not a DICOM file (no DICM prefix and no SOPInstanceUID)")
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = ds.get("SOPClassUID", "")
+        meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        meta.TransferSyntaxUID = (
+            ImplicitVRLittleEndian if ds.is_implicit_VR else ExplicitVRLittleEndian
+        )
+        if not ds.is_little_endian:
+            meta.TransferSyntaxUID = ExplicitVRBigEndian
+        ds.file_meta = meta
+        out = io.BytesIO()
+        ds.save_as(out, enforce_file_format=True)
+        return out.getvalue()
+    except DicomFormatError:
+        raise
+    except Exception as exc:
+        raise DicomFormatError(f"not a readable DICOM file: {exc}") from exc
+
+
+def _fill_columns(rec: InstanceRecord, ds: Dataset) -> None:
+    rec.patient_id = _str(ds, "PatientID")
+    rec.patient_name = _str(ds, "PatientName")
+    rec.patient_birth_date = _da(_str(ds, "PatientBirthDate"))
+    rec.patient_sex = _str(ds, "PatientSex")
+    rec.study_uid = _str(ds, "StudyInstanceUID")
+    rec.study_date = _da(_str(ds, "StudyDate"))
+    rec.study_time = _tm(_str(ds, "StudyTime"))
+    rec.accession_number = _str(ds, "AccessionNumber")
+    rec.referring_physician_name = _str(ds, "ReferringPhysicianName")
+    rec.study_description = _str(ds, "StudyDescription")
+    rec.study_id = _str(ds, "StudyID")
+    rec.specific_character_set = _str(ds, "SpecificCharacterSet")
+    rec.series_uid = _str(ds, "SeriesInstanceUID")
+    rec.modality = _str(ds, "Modality")
+    rec.series_number = _int(ds, "SeriesNumber")
+    rec.series_description = _str(ds, "SeriesDescription")
+    rec.series_date = _da(_str(ds, "SeriesDate"))
+    rec.series_time = _tm(_str(ds, "SeriesTime"))
+    rec.pps_start_date = _da(_str(ds, "PerformedProcedureStepStartDate"))
+    rec.pps_start_time = _tm(_str(ds, "PerformedProcedureStepStartTime"))
+    rec.body_part_examined = _str(ds, "BodyPartExamined")
+    rec.sop_uid = _str(ds, "SOPInstanceUID")
+    rec.sop_class_uid = _str(ds, "SOPClassUID")
+    rec.instance_number = _int(ds, "InstanceNumber")
+    rec.rows = _int(ds, "Rows")
+    rec.columns = _int(ds, "Columns")
+    rec.bits_allocated = _int(ds, "BitsAllocated")
+    rec.bits_stored = _int(ds, "BitsStored")
+    rec.high_bit = _int(ds, "HighBit")
+    rec.samples_per_pixel = _int(ds, "SamplesPerPixel")
+    rec.number_of_frames = _int(ds, "NumberOfFrames")
+
+
+def _walk_encapsulated(
+    buf: bytes | memoryview, pos: int
+) -> tuple[list[int], list[tuple[int, int]], int]:
+    """Items of an encapsulated value starting at ``pos``: (BOT offsets, fragments, end pos).
+
+    Fragments are ``(value_offset, length)`` in the file; ``end`` is just past the delimiter.
+    """
+    n = len(buf)
+    fragments: list[tuple[int, int]] = []
+    bot: list[int] = []
+    first = True
+    while True:
+        if pos + 8 > n:
+            raise ValueError("truncated before the sequence delimiter")
+        group, elem, length = struct.unpack_from("<HHI", buf, pos)
+        pos += 8
+        if (group, elem) == (0xFFFE, 0xE0DD):
+            return bot, fragments, pos
+        if (group, elem) != (0xFFFE, 0xE000):
+            raise ValueError(f"unexpected tag ({group:04X},{elem:04X}) among the items")
+        if length == 0xFFFFFFFF or pos + length > n:
+            raise ValueError("item with an undefined or too large length")
+        if first:
+            bot = list(struct.unpack_from(f"<{length // 4}I", buf, pos)) if length else []
+            first = False
+        else:
+            fragments.append((pos, length))
+        pos += length
+
+
+def _frame_table(
+    rec: InstanceRecord,
+    ds: Dataset,
+    raws: dict[int, Any],
+    bot: list[int],
+    fragments: list[tuple[int, int]] | None,
+) -> str | None:
+    """Frame byte ranges, JSON-encoded.
+
+    ``{"native": [offset, frame_length, count]}`` or ``{"frames": [[[off, len], ...], ...]}``
+    (one list of fragment ranges per frame); ``None`` when the frames cannot be located.
+    """
+    pixel_tag = next((t for t in PIXEL_TAGS if t in raws), None)
+    if pixel_tag is None:
+        return None
+    raw = raws[pixel_tag]
+    if not isinstance(raw, RawDataElement):
+        return None
+    nframes = rec.number_of_frames or 1
+    if raw.length != 0xFFFFFFFF:
+        rows, cols, bits = rec.rows or 0, rec.columns or 0, rec.bits_allocated or 0
+        spp = rec.samples_per_pixel or 1
+        frame_bits = rows * cols * spp * bits
+        if not frame_bits or (frame_bits % 8 and nframes > 1):
+            return None
+        frame_len = (frame_bits + 7) // 8
+        if _str(ds, "PhotometricInterpretation") == "YBR_FULL_422" and spp == 3:
+            frame_len = frame_len * 2 // 3  # two chroma samples shared by each pixel pair
+        if frame_len * nframes > raw.length:
+            log.warning("%s: pixel data shorter than %d frames", rec.sop_uid, nframes)
+            return None
+        return json.dumps({"native": [raw.value_tell, frame_len, nframes]})
+    if not fragments:
+        return None
+    frames: list[list[tuple[int, int]]] | None
+    if nframes == 1:
+        frames = [fragments]
+    else:
+        frames = None
+        eot = _extended_offsets(ds)
+        starts = eot or bot
+        if starts and len(starts) == nframes:
+            base = fragments[0][0] - 8  # offsets count from the first fragment's item tag
+            by_start: list[list[tuple[int, int]]] = []
+            for off, length in fragments:
+                rel = off - 8 - base
+                if rel in starts:
+                    by_start.append([])
+                if not by_start:
+                    by_start = [[]]
+                by_start[-1].append((off, length))
+            if len(by_start) == nframes:
+                frames = by_start
+        if frames is None and len(fragments) == nframes:
+            frames = [[f] for f in fragments]
+        if frames is None:
+            frames = _group_by_markers(rec.data, fragments)
+            if len(frames) != nframes:
+                return None
+    return json.dumps({"frames": frames}, separators=(",", ":"))
+
+
+def _extended_offsets(ds: Dataset) -> list[int]:
+    try:
+        value = ds.get("ExtendedOffsetTable")
+    except Exception:
+        return []
+    if not value:
+        return []
+    return list(struct.unpack(f"<{len(value) // 8}Q", value))
+
+
+def _group_by_markers(buf: bytes, fragments: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+    """Group fragments into frames at JPEG SOI / JPEG 2000 SOC markers."""
+    frames: list[list[tuple[int, int]]] = []
+    for off, length in fragments:
+        head = buf[off : off + 4]
+        starts = (
+            head[:3] == b"\xff\xd8\xff" or head[:4] == b"\xff\x4f\xff\x51" or head[4:8] == b"jP  "
+        )
+        if starts or not frames:
+            frames.append([])
+        frames[-1].append((off, length))
+    return frames
+
+
+_TEXT_MULTI = frozenset({"AE", "AS", "CS", "DA", "DT", "LO", "SH", "TM", "UC", "UI"})
+_TEXT_SINGLE = frozenset({"LT", "ST", "UT", "UR"})
+_CHARSET_SENSITIVE = frozenset({"LO", "SH", "LT", "ST", "UT", "UC", "PN"})
+_BINARY_NUM = {
+    "US": "H",
+    "SS": "h",
+    "UL": "I",
+    "SL": "i",
+    "FL": "f",
+    "FD": "d",
+    "SV": "q",
+    "UV": "Q",
+}
+_SIMPLE_CHARSETS = {
+    "": "latin-1",
+    "ISO_IR 6": "latin-1",
+    "ISO_IR 100": "latin-1",
+    "ISO_IR 192": "utf-8",
+}
+
+
+def _fast_element(vr: str, value: bytes, little: bool, codec: str | None) -> dict[str, Any] | None:
+    """JSON of a simple element straight from its bytes; None -> let pydicom convert it."""
+    if not value:
+        return {"vr": vr}
+    if vr in _BINARY_NUM:
+        fmt = _BINARY_NUM[vr]
+        size = struct.calcsize(fmt)
+        if len(value) % size:
+            return None
+        n = len(value) // size
+        return {"vr": vr, "Value": list(struct.unpack(f"{'<' if little else '>'}{n}{fmt}", value))}
+    if vr in ("OB", "OW", "OF", "OD", "OL", "OV", "UN"):
+        return {"vr": vr, "InlineBinary": base64.b64encode(value).decode("ascii")}
+    if vr in _CHARSET_SENSITIVE and codec is None:
+        return None
+    try:
+        text = value.decode(codec or "ascii")
+    except UnicodeDecodeError:
+        return None
+    if vr in _TEXT_SINGLE:
+        text = text.rstrip("\0 ")
+        return {"vr": vr, "Value": [text]} if text else {"vr": vr}
+    if vr in _TEXT_MULTI or vr in ("IS", "DS", "PN"):
+        parts = [p.strip("\0 ") for p in text.split("\\")]
+        if not any(parts):
+            return {"vr": vr}
+        if not all(parts):
+            return None  # empty values inside a multi-value: pydicom decides
+        if vr == "PN":
+            out = []
+            for p in parts:
+                groups = p.split("=")
+                out.append(
+                    {
+                        k: g
+                        for k, g in zip(
+                            ("Alphabetic", "Ideographic", "Phonetic"), groups, strict=False
+                        )
+                        if g
+                    }
+                )
+            return {"vr": vr, "Value": out}
+        if vr == "IS":
+            try:
+                return {"vr": vr, "Value": [int(p) for p in parts]}
+            except ValueError:
+                return None
+        if vr == "DS":
+            nums: list[Any] = []
+            for p in parts:
+                try:
+                    f = float(p)
+                except ValueError:
+                    return None
+                nums.append(f)
+            return {"vr": vr, "Value": nums}
+        return {"vr": vr, "Value": parts}
+    return None
+
+
+@dataclass
+class _JsonCtx:
+    little: bool
+    codec: str | None
+    threshold: int
+    bulk: dict[str, list[int]] | None  # nested bulk ranges; None: offsets invalid -> inline
+
+
+def _to_json(
+    ds: Dataset,
+    bulk_items: dict[int, tuple[str, RawDataElement]],
+    ts: str,
+    little: bool,
+    threshold: int,
+    nested_bulk: dict[str, list[int]] | None,
+) -> str:
+    charset_raw = ds._dict.get(0x00080005)
+    charset = ""
+    if charset_raw is not None:
+        cv = getattr(charset_raw, "value", b"") or b""
+        charset = (cv.decode("ascii", "replace") if isinstance(cv, bytes) else str(cv)).strip("\0 ")
+    ctx = _JsonCtx(little, _SIMPLE_CHARSETS.get(charset), threshold, nested_bulk)
+    out = _elements_json(ds, "", ctx, bulk_items)
+    if "00083002" not in out:
+        out["00083002"] = {"vr": "UI", "Value": [ts]}  # AvailableTransferSyntaxUID
+    return json.dumps(dict(sorted(out.items())), separators=(",", ":"), ensure_ascii=False)
+
+
+def _elements_json(
+    ds: Dataset,
+    prefix: str,
+    ctx: _JsonCtx,
+    bulk_items: dict[int, tuple[str, RawDataElement]] | None = None,
+) -> dict[str, Any]:
+    """JSON model of a dataset or sequence item; ``prefix`` is the tag path (``"54000100/1/"``)."""
+    out: dict[str, Any] = {}
+    for tag in sorted(set(ds._dict) | set(bulk_items or ())):
+        tag = int(tag)
+        if (tag & 0xFFFF) == 0 or (tag >> 16) == 0x0002:
+            continue  # group lengths and file meta are not part of the JSON model
+        key = f"{tag:08X}"
+        path = prefix + key
+        if bulk_items and tag in bulk_items:
+            out[key] = {"vr": bulk_items[tag][0], "BulkDataURI": f"bulkdata/{path}"}
+            continue
+        raw = ds._dict[tag]
+        is_raw = isinstance(raw, RawDataElement)
+        explicit_or_public = not (tag >> 16) & 1 or (is_raw and raw.VR is not None)
+        if explicit_or_public and (not is_raw or raw.value is not None):
+            vr = (raw.VR or _implicit_vr(tag)) if is_raw else raw.VR
+            if vr == "UN" and (tag >> 16) & 1 and 0x10 <= (tag & 0xFFFF) <= 0xFF:
+                vr = "LO"  # private creator element sent as UN
+            if not is_raw and vr != "SQ":
+                pass  # already converted by pydicom: use its JSON below
+            elif vr == "SQ":
+                try:
+                    seq = ds[tag].value
+                    out[key] = {
+                        "vr": "SQ",
+                        "Value": [
+                            _elements_json(item, f"{path}/{i}/", ctx)
+                            for i, item in enumerate(seq, start=1)
+                        ],
+                    }
+                    continue
+                except Exception as exc:
+                    log.debug("sequence %s not walked (%s); pydicom converts it", path, exc)
+            elif vr == "UN" and _implicit_vr(tag) != "UN":
+                pass  # a known attribute sent as UN: pydicom restores its real VR below
+            elif (
+                prefix
+                and vr in BULK_VRS
+                and ctx.bulk is not None
+                and raw.length != 0xFFFFFFFF
+                and raw.length > ctx.threshold
+                and raw.value_tell is not None
+            ):
+                ctx.bulk[path] = [raw.value_tell, raw.length]
+                out[key] = {"vr": vr, "BulkDataURI": f"bulkdata/{path}"}
+                continue
+            elif vr not in ("US or SS", "OB or OW", "US or OW", "US or SS or OW"):
+                fast = _fast_element(vr, raw.value, ctx.little, ctx.codec)
+                if fast is not None:
+                    out[key] = fast
+                    continue
+        try:
+            elem = ds[tag]
+            elem = correct_ambiguous_vr_element(elem, ds, ctx.little)
+            if elem.VR in ("US or SS", "OB or OW", "US or OW", "US or SS or OW"):
+                elem.VR = "US" if elem.VR.startswith("US") else "OW"
+            out[key] = elem.to_json_dict(None, 1 << 62)
+        except Exception as exc:  # keep the instance; expose the raw bytes instead
+            raw = ds._dict.get(tag)
+            value = getattr(raw, "value", b"") or b""
+            if not isinstance(value, bytes):
+                value = b""
+            log.debug("element %s not convertible to JSON (%s); kept as UN", path, exc)
+            out[key] = (
+                {"vr": "UN", "InlineBinary": base64.b64encode(value).decode("ascii")}
+                if value
+                else {"vr": "UN"}
+            )
+    return out

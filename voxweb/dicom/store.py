@@ -1,0 +1,111 @@
+"""Managed storage of DICOM Part-10 instance files under ``<data_dir>/dicom/store``.
+
+Paths are derived from the UIDs (hashed study/series/instance directories, so no client UID
+ever becomes a raw path component) plus a short content digest, so two different versions of
+one SOP instance never share a file. Writes are atomic: temp file in the target directory,
+fsync, ``os.replace``, fsync of the directory. Files can also be *linked* (referenced in place,
+never copied, never deleted by us). This module knows nothing about the index or HTTP.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+TMP_SUFFIX = ".tmp"
+
+
+def _h(uid: str, n: int = 16) -> str:
+    return hashlib.sha1(uid.encode("ascii", "replace")).hexdigest()[:n]
+
+
+class Store:
+    """Files of a DICOM database. Stored paths are relative to ``root`` unless linked (absolute)."""
+
+    def __init__(self, root: str | os.PathLike[str], *, fsync: bool = True) -> None:
+        self.root = Path(root)
+        self.fsync = fsync
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    # -- paths ---------------------------------------------------------------------------
+    @staticmethod
+    def relative_path(study_uid: str, series_uid: str, sop_uid: str, digest: str) -> str:
+        """Content path ``ab/<study>/<series>/<sop>-<digest8>.dcm`` (POSIX separators)."""
+        s = _h(study_uid)
+        return f"{s[:2]}/{s}/{_h(series_uid)}/{_h(sop_uid, 24)}-{digest[:8]}.dcm"
+
+    def resolve(self, stored_path: str) -> Path:
+        """Absolute path of a stored (relative) or linked (absolute) path."""
+        p = Path(stored_path)
+        return p if p.is_absolute() else self.root / p
+
+    # -- writing -------------------------------------------------------------------------
+    def write(self, rel_path: str, data: bytes | memoryview) -> Path:
+        """Atomically write ``data`` at ``rel_path`` (temp + fsync + replace + dir fsync)."""
+        target = self.root / rel_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=TMP_SUFFIX)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                if self.fsync:
+                    os.fsync(f.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        if self.fsync:
+            self._fsync_dir(target.parent)
+        return target
+
+    @staticmethod
+    def _fsync_dir(path: Path) -> None:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:  # e.g. Windows cannot open directories
+            return
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+    def remove(self, stored_path: str) -> None:
+        """Delete a managed file (linked absolute paths are never deleted) and empty dirs."""
+        if Path(stored_path).is_absolute():
+            return
+        target = self.root / stored_path
+        with contextlib.suppress(FileNotFoundError):
+            target.unlink()
+        parent = target.parent
+        while parent != self.root and self.root in parent.parents:
+            try:
+                parent.rmdir()
+            except OSError:
+                break
+            parent = parent.parent
+
+    # -- walking -------------------------------------------------------------------------
+    def iter_files(self) -> Iterator[str]:
+        """Relative POSIX paths of every managed instance file (temp files excluded)."""
+        for dirpath, _dirs, files in os.walk(self.root):
+            for name in files:
+                if name.endswith(".dcm") and not name.startswith("."):
+                    yield Path(dirpath, name).relative_to(self.root).as_posix()
+
+    def iter_temp_files(self) -> Iterator[Path]:
+        """Leftover temp files of interrupted writes."""
+        for dirpath, _dirs, files in os.walk(self.root):
+            for name in files:
+                if name.startswith(".") and name.endswith(TMP_SUFFIX):
+                    yield Path(dirpath, name)
