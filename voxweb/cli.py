@@ -66,6 +66,9 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
     apis.add_argument(
         "--enable-exec", action=BOOL, help="allow /slicer/exec (remote Python); off by default"
     )
+    apis.add_argument(
+        "--exec-timeout", type=float, help="seconds an exec script may run (default 60)"
+    )
     apis.add_argument("--disable-slicer", action=BOOL, help="turn off the /slicer API")
     apis.add_argument("--disable-dicom", action=BOOL, help="turn off the /dicom API")
     apis.add_argument("--disable-static", action=BOOL, help="turn off static pages")
@@ -78,6 +81,37 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
     )
     files.add_argument(
         "--directory-listing", action=BOOL, help="list docroot folders without index.html"
+    )
+    files.add_argument(
+        "--file-root",
+        action="append",
+        metavar="DIR",
+        help="a folder clients may read and write by path (repeatable; none by default)",
+    )
+    files.add_argument(
+        "--allow-url-fetch", action=BOOL, help="let clients load data from http(s) URLs"
+    )
+    files.add_argument(
+        "--allow-private-urls",
+        action=BOOL,
+        help="with --allow-url-fetch, also fetch from loopback/private addresses",
+    )
+    files.add_argument(
+        "--url-private-host",
+        action="append",
+        metavar="HOST",
+        help="a host that may be fetched although it resolves to a private address",
+    )
+    files.add_argument(
+        "--sample",
+        action="append",
+        metavar="NAME",
+        help="load this sample data set at start, e.g. MRHead (repeatable)",
+    )
+    files.add_argument(
+        "--sample-download",
+        action=BOOL,
+        help="download sample data when online (default on; offline copies otherwise)",
     )
     other = p.add_argument_group("other")
     other.add_argument("--log-console", action=BOOL, help="print the access log to the console")

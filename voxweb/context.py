@@ -13,11 +13,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from voxweb import __version__
+from voxweb.compat.namespace import exec_namespace
 from voxweb.config import Settings
+from voxweb.execution import Executor
 from voxweb.logring import LogRing
+from voxweb.services.fetch import FetchPolicy
+from voxweb.services.workspace import Workspace
 
 API_NAMES = ("slicer", "dicom", "static", "exec")
 
@@ -61,6 +66,8 @@ class ServerContext:
     bound_port: int = 0
     request_shutdown: Callable[[], None] = lambda: None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    workspace: Workspace = field(default_factory=Workspace)
+    executor: Executor | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServerContext:
@@ -73,11 +80,29 @@ class ServerContext:
             static=not settings.disable_static,
             exec=settings.enable_exec,
         )
+        workspace = Workspace(
+            file_roots=[Path(p) for p in settings.file_root],
+            fetch_policy=FetchPolicy(
+                enabled=settings.allow_url_fetch,
+                allow_private=settings.allow_private_urls,
+                private_hosts=frozenset(h.lower() for h in settings.url_private_host),
+                max_bytes=settings.url_fetch_max_size,
+            ),
+            cache_dir=settings.resolved_data_dir() / "cache",
+            sample_download=settings.sample_download,
+        )
+        executor = Executor(
+            lambda: exec_namespace(workspace),
+            lock=workspace.scene.lock,
+            timeout=settings.exec_timeout,
+        )
         return cls(
             settings=settings,
             token=token,
             switches=switches,
             log=LogRing(settings.log_buffer_size),
+            workspace=workspace,
+            executor=executor,
         )
 
     @property

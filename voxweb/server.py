@@ -129,6 +129,15 @@ class Server:
     # --- public --------------------------------------------------------------------------
 
     @property
+    def scene(self):
+        """The scene this server serves; change it from Python while the server runs."""
+        return self.ctx.workspace.scene
+
+    @property
+    def workspace(self):
+        return self.ctx.workspace
+
+    @property
     def port(self) -> int:
         return self.ctx.bound_port
 
@@ -230,6 +239,7 @@ class Server:
         self.ctx.log.reopen()
         self._attach_log()
         self._write_files()
+        self._load_samples()
 
         config = uvicorn.Config(
             build_app(self.ctx),
@@ -256,6 +266,15 @@ class Server:
         if announce:
             print(f"voxweb {self.ctx.version} serving at {self.open_url}", flush=True)
         return self._uvicorn
+
+    def _load_samples(self) -> None:
+        for name in self.settings.sample:
+            try:
+                nodes = self.ctx.workspace.load_sample(name)
+            except Exception as exc:  # a missing sample must not stop the server
+                logger.error("could not load sample %s: %s", name, exc)
+                continue
+            self.ctx.log.append(f"loaded sample {name} as {', '.join(n.id for n in nodes)}")
 
     def _serve_thread(self, server: uvicorn.Server) -> None:
         try:

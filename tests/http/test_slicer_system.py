@@ -99,7 +99,7 @@ def test_bare_slicer_path_is_not_the_api(server):
 
 
 def test_routes_of_later_issues_answer_501_with_a_message(server):
-    for path in ("/slicer/mrml/names", "/slicer/volume", "/slicer/slice", "/slicer/threeD"):
+    for path in ("/slicer/screenshot", "/slicer/slice", "/slicer/threeD", "/slicer/threeDGraphics"):
         r = server.get(path)
         assert r.status_code == 501, path
         assert "not implemented" in r.json()["message"]

@@ -26,6 +26,7 @@ SINGLETON_IDS = [
     "vtkMRMLSliceNodeYellow",
     "vtkMRMLSliceNodeGreen",
     "vtkMRMLViewNode1",
+    "vtkMRMLSelectionNodeSingleton",
 ]
 
 
@@ -82,8 +83,8 @@ def test_is_a_queries():
     assert scene.nodes_of_class("vtkMRMLTransformNode") == [t, g]
     assert scene.nodes_of_class("vtkMRMLMarkupsNode") == [f]
     everything = scene.nodes_of_class("vtkMRMLNode")
-    assert [n.id for n in everything[:5]] == SINGLETON_IDS and len(everything) == 10
-    assert [n.id for n in scene.nodes_of_class("vtkMRMLAbstractViewNode")] == SINGLETON_IDS[1:]
+    assert [n.id for n in everything[:6]] == SINGLETON_IDS and len(everything) == 11
+    assert [n.id for n in scene.nodes_of_class("vtkMRMLAbstractViewNode")] == SINGLETON_IDS[1:5]
     assert len(scene.nodes_of_class("vtkMRMLDisplayableNode")) == 5
     assert scene.nodes_of_class("vtkMRMLNoSuchNode") == []
 
@@ -151,7 +152,7 @@ def test_counters_and_listeners():
     # a broken listener does not break the scene
     scene.add_listener(lambda e: 1 / 0)
     scene.add(vol("x"))
-    assert len(scene) == 6
+    assert len(scene) == 7
 
 
 def test_add_twice_and_remove_unknown():

@@ -3,28 +3,68 @@
 This is the one place for Slicer's quirks (spec §3, §4): prefix routing in Slicer's order,
 ``parse_qs`` query semantics (first value wins, blank values dropped), Python's default
 ``json.dumps`` separators, and the error envelope ``{"success": false, "message": "Server
-error: ..."}`` with status 500 and ``Content-Type: application/json`` exactly. Handlers here
-only translate; the work happens in the layers below.
+error: ..."}`` with status 500 and ``Content-Type: application/json`` exactly. Handlers only
+translate: the work is done by the Workspace (services/) and the layers below it. Handlers
+that touch the scene run on worker threads, so a long exec holding the scene lock never
+stalls the event loop.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import platform
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote, urlsplit
 
+import numpy as np
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from voxweb.context import ServerContext
-from voxweb.http.responses import JSON_TYPE, error_response, json_bytes, json_response
+from voxweb.http.responses import (
+    JSON_TYPE,
+    empty_response,
+    error_response,
+    json_bytes,
+    json_response,
+)
+from voxweb.io import nrrd as nrrd_io
+from voxweb.io import segmentation as seg_io
+from voxweb.io.load import file_extension
+from voxweb.io.sampledata import SampleDataError
 from voxweb.render.timeimage import time_image
+from voxweb.scene import (
+    GridTransform,
+    LabelMapVolume,
+    LinearTransform,
+    MarkupsFiducial,
+    ScalarVolume,
+    Segmentation,
+    properties,
+)
+from voxweb.services.fetch import FetchRefusedError
+from voxweb.services.files import PathNotAllowedError
+from voxweb.services.workspace import quaternion_matrix, update_tracker
 
 logger = logging.getLogger(__name__)
+
+FILTER_KEYS = ("id", "class", "name")
+# Slicer's reply to a volume upload: not valid JSON, but clients expect exactly these bytes.
+VOLUME_POSTED = b"{'status': 'success'}"
+FILETYPE_BY_EXTENSION = {
+    ".seg.nrrd": "SegmentationFile", ".seg.nhdr": "SegmentationFile", ".mrk.json": "MarkupsFile",
+    ".fcsv": "MarkupsFile", ".json": "MarkupsFile", ".tfm": "TransformFile", ".txt": "TransformFile",
+    ".h5": "TransformFile", ".stl": "ModelFile", ".obj": "ModelFile", ".vtk": "ModelFile",
+    ".ply": "ModelFile", ".nrrd": "VolumeFile", ".nhdr": "VolumeFile", ".nii": "VolumeFile",
+    ".nii.gz": "VolumeFile",
+}  # fmt: skip
 
 
 class SlicerError(Exception):
@@ -37,13 +77,52 @@ class SlicerRequest:
     command: str  # the raw request path with "/slicer" stripped, e.g. "/mrml/ids"
     target: str  # command plus "?query" when present, as Slicer's messages quote it
     query: dict[str, str]  # parse_qs semantics: decoded, first value wins, blanks dropped
-    request: Request
+    body: bytes
 
-    async def body(self) -> bytes:
-        return await self.request.body()
+    @property
+    def path(self) -> str:
+        return self.command
+
+    def number(self, key: str, default: float) -> float:
+        text = self.query.get(key)
+        if text is None:
+            return default
+        try:
+            return float(text)
+        except ValueError:
+            raise SlicerError(f"{key} must be a number, not {text!r}") from None
+
+    def numbers(self, key: str, count: int) -> list[float] | None:
+        text = self.query.get(key)
+        if text is None:
+            return None
+        try:
+            values = [float(v) for v in text.split(",")]
+        except ValueError:
+            raise SlicerError(f"{key} must be comma-separated numbers, not {text!r}") from None
+        if len(values) < count:
+            raise SlicerError(f"{key} needs {count} numbers, got {len(values)}")
+        return values
 
 
-Handler = Callable[["SlicerApi", SlicerRequest], Awaitable[Response]]
+Handler = Callable[["SlicerApi", SlicerRequest], Response]
+
+
+class BufferResponse(Response):
+    """A header and a large buffer sent back to back without joining them (no 30 MB copy)."""
+
+    def __init__(self, head: bytes, buffer: memoryview, media_type: str) -> None:
+        super().__init__(b"", media_type=media_type)
+        self.head = head
+        self.buffer = buffer
+        self.headers["content-length"] = str(len(head) + buffer.nbytes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send(
+            {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
+        )
+        await send({"type": "http.response.body", "body": self.head, "more_body": True})
+        await send({"type": "http.response.body", "body": self.buffer, "more_body": False})
 
 
 def version_info(ctx: ServerContext) -> dict:
@@ -73,7 +152,7 @@ def version_info(ctx: ServerContext) -> dict:
 
 
 def _not_yet(what: str) -> Handler:
-    async def handler(api: SlicerApi, req: SlicerRequest) -> Response:
+    def handler(api: SlicerApi, req: SlicerRequest) -> Response:
         return error_response(
             501,
             f"/slicer{req.command.split('?')[0]}: {what} is not implemented in this voxweb version yet",
@@ -82,34 +161,58 @@ def _not_yet(what: str) -> Handler:
     return handler
 
 
+def text_response(text: str) -> Response:
+    return Response(text.encode(), media_type="text/plain")
+
+
+def name_id_list(nodes) -> Response:
+    return json_response([{"name": n.name, "id": n.id} for n in nodes])
+
+
+def split_path_query(command: str, query: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """``/volume&id=X`` (the docs' curl example has no ``?``) -> ``/volume``, ``{"id": "X"}``."""
+    if "&" in command and "?" not in command:
+        path, _, extra = command.partition("&")
+        merged = {k: v[0] for k, v in parse_qs(extra).items()}
+        merged.update(query)
+        return path, merged
+    return command, query
+
+
 class SlicerApi:
     """The ASGI app behind ``/slicer``."""
 
     def __init__(self, ctx: ServerContext) -> None:
         self.ctx = ctx
+        self.workspace = ctx.workspace
         # Slicer matches case-sensitive prefixes in this order; the first match wins (spec §3).
+        # Additions: /transforms, /transform, /open and the lowercase gridtransform(s).
         self.routes: list[tuple[str, Handler]] = [
-            ("/exec", SlicerApi.exec_),
             ("/timeimage", SlicerApi.timeimage),
             ("/system", SlicerApi.system),
-            ("/gui", _not_yet("layout and GUI control")),
+            ("/gui", SlicerApi.gui),
             ("/screenshot", _not_yet("screenshot rendering")),
             ("/slice", _not_yet("slice rendering")),
             ("/threeDGraphics", _not_yet("glTF export")),
             ("/threeD", _not_yet("3D rendering")),
-            ("/mrml", _not_yet("scene access")),
-            ("/tracking", _not_yet("tracking")),
-            ("/sampledata", _not_yet("sample data")),
-            ("/volumeSelection", _not_yet("volume selection")),
-            ("/volumes", _not_yet("volume listing")),
-            ("/volume", _not_yet("volume exchange")),
-            ("/gridTransforms", _not_yet("grid transform listing")),
-            ("/gridTransform", _not_yet("grid transform exchange")),
-            ("/fiducials", _not_yet("fiducial listing")),
-            ("/fiducial", _not_yet("fiducial editing")),
-            ("/segmentations", _not_yet("segmentation listing")),
-            ("/segmentation", _not_yet("segmentation export")),
+            ("/mrml", SlicerApi.mrml),
+            ("/tracking", SlicerApi.tracking),
+            ("/sampledata", SlicerApi.sampledata),
+            ("/volumeSelection", SlicerApi.volume_selection),
+            ("/volumes", SlicerApi.volumes),
+            ("/volume", SlicerApi.volume),
+            ("/gridTransforms", SlicerApi.grid_transforms),
+            ("/gridtransforms", SlicerApi.grid_transforms),
+            ("/gridTransform", SlicerApi.grid_transform),
+            ("/gridtransform", SlicerApi.grid_transform),
+            ("/transforms", SlicerApi.transforms),
+            ("/transform", SlicerApi.transform),
+            ("/fiducials", SlicerApi.fiducials),
+            ("/fiducial", SlicerApi.fiducial),
+            ("/segmentations", SlicerApi.segmentations),
+            ("/segmentation", SlicerApi.segmentation),
             ("/accessDICOMwebStudy", _not_yet("DICOMweb study import")),
+            ("/open", SlicerApi.open_url),
         ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -128,23 +231,30 @@ class SlicerApi:
         query_string = request.scope.get("query_string", b"").decode("latin-1")
         target = command + ("?" + query_string if query_string else "")
         query = {k: v[0] for k, v in parse_qs(query_string).items()}
-        req = SlicerRequest(request.method, command, target, query, request)
+        method = "GET" if request.method == "HEAD" else request.method
+        if command.startswith("/exec") and self.ctx.switches.exec:
+            return await self.exec_(request, method, query)
         handler = self.route(command)
         if handler is None:
             # Slicer quotes the bytes repr of the target (spec §2: "unknown command \"b'/x'\"").
             return self.envelope(f'unknown command "{target.encode("latin-1")!r}"')
+        command, query = split_path_query(command, query)
+        req = SlicerRequest(method, command, target, query, await request.body())
         try:
-            return await handler(self, req)
+            return await run_in_threadpool(handler, self, req)
+        except (PathNotAllowedError, FetchRefusedError) as exc:
+            return error_response(403, f"Forbidden: {exc}")
         except SlicerError as exc:
             return self.envelope(str(exc))
+        except KeyError as exc:  # Slicer shows KeyErrors as their repr: "Server error: 'filetype'"
+            return self.envelope(repr(exc.args[0]) if exc.args else "KeyError")
         except Exception as exc:  # every other failure still gets the envelope clients parse
-            logger.exception("error in /slicer%s", command)
+            logger.info("error in /slicer%s: %s", command, exc)
             return self.envelope(str(exc))
 
     def route(self, command: str) -> Handler | None:
         for prefix, handler in self.routes:
-            # With exec switched off, /exec is not routed at all, as in Slicer.
-            if command.startswith(prefix) and (prefix != "/exec" or self.ctx.switches.exec):
+            if command.startswith(prefix):
                 return handler
         return None
 
@@ -152,28 +262,43 @@ class SlicerApi:
     def envelope(message: str) -> Response:
         return error_response(500, f"Server error: {message}")
 
-    # --- routes --------------------------------------------------------------------------
+    # --- exec ----------------------------------------------------------------------------
 
-    async def exec_(self, req: SlicerRequest) -> Response:
-        if req.method != "POST":
+    async def exec_(self, request: Request, method: str, query: dict[str, str]) -> Response:
+        if method != "POST":
             # Code in a URL can be triggered by any page (an <img src>): POST only.
             return error_response(
                 405,
                 "/slicer/exec accepts POST only, with the code as the body",
                 headers={"Allow": "POST"},
             )
-        return error_response(
-            501, "/slicer/exec: remote Python is not implemented in this voxweb version yet"
-        )
+        body = await request.body()
+        if not body.strip():
+            return empty_response(404)  # Slicer: no source, no answer
+        try:
+            source = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return self.envelope("the code must be UTF-8 text")
+        outcome = await self.ctx.executor.run_async(source, self.ctx.settings.exec_timeout)
+        if query.get("report", "").lower() in ("1", "true", "yes"):
+            report = outcome.report()
+            if not outcome.ok:
+                report["message"] = f"Server error: {outcome.error}"
+            return json_response(report, status=200 if outcome.ok else 500)
+        if not outcome.ok:
+            return self.envelope(outcome.error or "exec failed")
+        return Response(outcome.result_json.encode("utf-8"), media_type=JSON_TYPE)
 
-    async def timeimage(self, req: SlicerRequest) -> Response:
+    # --- system, time image, GUI ---------------------------------------------------------
+
+    def timeimage(self, req: SlicerRequest) -> Response:
         try:
             png = time_image(req.query.get("color", "330"))
         except ValueError as exc:
             raise SlicerError(str(exc)) from None
         return Response(png, media_type="image/png", headers={"Cache-Control": "no-cache"})
 
-    async def system(self, req: SlicerRequest) -> Response:
+    def system(self, req: SlicerRequest) -> Response:
         if req.method == "DELETE":
             logger.warning("shutdown requested over HTTP (DELETE %s)", req.command)
             return Response(
@@ -182,7 +307,327 @@ class SlicerApi:
                 headers={"Connection": "close"},
                 background=BackgroundTask(self.ctx.request_shutdown),  # after the reply is sent
             )
-        if req.command.split("?")[0] == "/system/version":
+        if req.command == "/system/version":
             return json_response(version_info(self.ctx))
         # Slicer fails with this exact message on other /system paths (spec §3 row 4).
         raise SlicerError("cannot unpack non-iterable NoneType object")
+
+    def gui(self, req: SlicerRequest) -> Response:
+        contents = req.query.get("contents", "").lower()
+        if contents:
+            if contents not in ("viewers", "full"):
+                raise SlicerError("contents must be 'viewers' or 'full'")
+            self.workspace.layout().gui_contents = contents
+        layout = req.query.get("viewersLayout")
+        if layout:
+            try:
+                self.workspace.set_layout(layout)
+            except ValueError as exc:
+                raise SlicerError(str(exc)) from None
+        return json_response({"success": True})
+
+    # --- /mrml ---------------------------------------------------------------------------
+
+    def _filtered(self, req: SlicerRequest) -> list:
+        return self.workspace.select(
+            req.query.get("id"), req.query.get("class"), req.query.get("name")
+        )
+
+    def mrml(self, req: SlicerRequest) -> Response:
+        if req.method == "GET":
+            return self._mrml_get(req)
+        if req.method == "POST":
+            return self._load(req.query, require_filetype=True)
+        if req.method == "PUT":
+            nodes = self._filtered(req)
+            if not nodes:
+                raise SlicerError("No nodes matched the filter criteria")
+            reloaded = self.workspace.reload(nodes)
+            return json_response(
+                {"success": True, "reloadedNodeIDs": reloaded} if reloaded else {"success": False}
+            )
+        if req.method == "DELETE":
+            if any(k in req.query for k in FILTER_KEYS):
+                nodes = self._filtered(req)
+                if not nodes:
+                    raise SlicerError("No nodes matched the filter criteria")
+                self.workspace.remove(nodes)
+            else:
+                self.workspace.clear()
+            return json_response({"success": True})
+        raise SlicerError("cannot unpack non-iterable NoneType object")
+
+    def _mrml_get(self, req: SlicerRequest) -> Response:
+        path = req.command
+        if path in ("/mrml", "/mrml/names"):
+            return json_response([n.name for n in self._filtered(req)])
+        if path == "/mrml/ids":
+            return json_response([n.id for n in self._filtered(req)])
+        if path == "/mrml/properties":
+            nodes = self._filtered(req)
+            if not nodes:
+                raise SlicerError("No nodes matched the filter criteria")
+            with self.workspace.scene.lock:
+                return json_response({n.id: properties(n) for n in nodes})
+        if path == "/mrml/file":
+            return self._save(req)
+        raise SlicerError(f"Invalid path: {path}")
+
+    def _save(self, req: SlicerRequest) -> Response:
+        nodes = self._filtered(req)
+        if len(nodes) != 1:
+            raise SlicerError(f"exactly one node must match the filter to save, {len(nodes)} did")
+        target = req.query.get("localfile") or urlsplit(req.query.get("url", "")).path
+        if not target:
+            raise SlicerError("localfile or url must name the file to write")
+        path = self.workspace.client_path(unquote(target), must_exist=False)
+        writer_props = {
+            k: v for k, v in req.query.items() if k not in ("localfile", "url", "applytransforms")
+        }
+        self.workspace.save(nodes[0], path, writer_props)
+        return json_response({"success": True})
+
+    def _load(self, query: dict[str, str], require_filetype: bool) -> Response:
+        url = query.get("url")
+        localfile = query.get("localfile")
+        filetype = query.get("filetype") if not require_filetype else query["filetype"]
+        props = {k: v for k, v in query.items() if k not in ("url", "localfile")}
+        if url:
+            parts = urlsplit(url)
+            if parts.scheme == "slicer":
+                raise SlicerError("slicer:// URLs (DICOMweb study links) are not supported yet")
+            if parts.scheme == "file":
+                localfile, url = unquote(parts.path), None
+        source = url or localfile
+        if not source:
+            raise SlicerError("url or localfile must name what to load")
+        filetype = filetype or _guess_filetype(source)
+        if url:
+            nodes = self.workspace.load_url(url, filetype, props)
+        else:
+            nodes = self.workspace.load_client_file(localfile, filetype, props)
+        return json_response({"success": True, "loadedNodeIDs": [n.id for n in nodes]})
+
+    def open_url(self, req: SlicerRequest) -> Response:
+        # slicerio's file_load() sends slicer:// and other URLs here (a route Slicer lacks).
+        return self._load(req.query, require_filetype=False)
+
+    # --- volumes -------------------------------------------------------------------------
+
+    def volumes(self, req: SlicerRequest) -> Response:
+        # Slicer keys this by name and loses duplicates; voxweb lists every volume.
+        with self.workspace.scene.lock:
+            scalars = [v for v in self.workspace.volumes() if not isinstance(v, LabelMapVolume)]
+            labels = [v for v in self.workspace.volumes() if isinstance(v, LabelMapVolume)]
+        return name_id_list(scalars + labels)
+
+    def volume(self, req: SlicerRequest) -> Response:
+        pattern = req.query.get("id")
+        if req.body:
+            node = self.workspace.put_volume(pattern, req.body)
+            if req.query.get("json", "").lower() in ("1", "true", "yes"):
+                return json_response({"success": True, "id": node.id, "name": node.name})
+            return Response(VOLUME_POSTED, media_type=JSON_TYPE)
+        with self.workspace.scene.lock:
+            node = self.workspace.get(pattern or "vtkMRMLScalarVolumeNode*")
+            if not isinstance(node, ScalarVolume):
+                raise SlicerError(
+                    f"node {node.name!r} ({node.id}) is not a scalar or label map volume"
+                )
+            head, voxels = nrrd_io.slicer_volume_payload(node)
+        return BufferResponse(head, voxels, "application/octet-stream")
+
+    def volume_selection(self, req: SlicerRequest) -> Response:
+        command = req.query.get("cmd", "next").lower()
+        if command not in ("next", "previous"):
+            raise SlicerError(f"cmd must be next or previous, not {command!r}")
+        self.workspace.cycle_volume(1 if command == "next" else -1)
+        return text_response("Volume selected")
+
+    # --- transforms ----------------------------------------------------------------------
+
+    def grid_transforms(self, req: SlicerRequest) -> Response:
+        return name_id_list(self.workspace.scene.nodes_of_class("vtkMRMLGridTransformNode"))
+
+    def grid_transform(self, req: SlicerRequest) -> Response:
+        pattern = req.query.get("id")
+        if req.body:
+            parsed = nrrd_io.read_displacement_field(bytes(req.body))
+            scene = self.workspace.scene
+            with scene.lock:
+                matches = scene.find_nodes(pattern or "vtkMRMLGridTransformNode*")
+                if matches:
+                    target = matches[0]
+                    if not isinstance(target, GridTransform):
+                        raise SlicerError(
+                            f"node {target.name!r} ({target.id}) is not a grid transform"
+                        )
+                    target.displacement = parsed.displacement
+                    target.ijk_to_ras = parsed.ijk_to_ras
+                else:
+                    parsed.name = pattern or "GridTransform"
+                    target = scene.add(parsed)
+            return json_response({"success": True, "id": target.id, "name": target.name})
+        with self.workspace.scene.lock:
+            node = self.workspace.get(pattern or "vtkMRMLGridTransformNode*")
+            if not isinstance(node, GridTransform):
+                raise SlicerError(f"node {node.name!r} ({node.id}) is not a grid transform")
+            head, data = nrrd_io.slicer_grid_transform_payload(node)
+        return BufferResponse(head, data, "application/octet-stream")
+
+    def transforms(self, req: SlicerRequest) -> Response:
+        with self.workspace.scene.lock:
+            nodes = [n for n in self.workspace.scene.nodes_of_class("vtkMRMLLinearTransformNode")]
+            return json_response([_transform_json(n) for n in nodes])
+
+    def transform(self, req: SlicerRequest) -> Response:
+        scene = self.workspace.scene
+        if req.method == "POST" or req.body:
+            try:
+                data = json.loads(req.body or b"{}")
+                matrix = np.array(data["matrix"], dtype=float)
+            except (ValueError, KeyError, TypeError) as exc:
+                raise SlicerError(
+                    f'the body must be JSON {{"matrix": 4x4 numbers}} ({exc})'
+                ) from None
+            if matrix.shape != (4, 4) or not np.all(np.isfinite(matrix)):
+                raise SlicerError(f"matrix must be 4x4 finite numbers, got shape {matrix.shape}")
+            pattern = req.query.get("id") or data.get("id")
+            with scene.lock:
+                matches = scene.find_nodes(pattern) if pattern else []
+                if matches:
+                    node = matches[0]
+                    if not isinstance(node, LinearTransform):
+                        raise SlicerError(
+                            f"node {node.name!r} ({node.id}) is not a linear transform"
+                        )
+                    node.matrix_to_parent = matrix
+                    if data.get("name"):
+                        node.name = str(data["name"])
+                else:
+                    node = scene.add(
+                        LinearTransform(matrix, name=str(data.get("name") or pattern or ""))
+                    )
+                return json_response(_transform_json(node))
+        with scene.lock:
+            node = self.workspace.get(req.query.get("id") or "vtkMRMLLinearTransformNode*")
+            if not isinstance(node, LinearTransform):
+                raise SlicerError(f"node {node.name!r} ({node.id}) is not a linear transform")
+            return json_response(_transform_json(node))
+
+    def tracking(self, req: SlicerRequest) -> Response:
+        rotation = None
+        m = req.numbers("m", 9)
+        if m is not None:
+            rotation = np.array(m[:9]).reshape(3, 3)  # row-major 3x3; Slicer uses only 9 values
+        q = req.numbers("q", 4)
+        if q is not None:
+            try:
+                rotation = quaternion_matrix(*q[:4])
+            except ValueError as exc:
+                raise SlicerError(str(exc)) from None
+        p = req.numbers("p", 3)
+        update_tracker(self.workspace, rotation, p[:3] if p else None)
+        return text_response("Set matrix")
+
+    # --- markups and segmentations -------------------------------------------------------
+
+    def fiducials(self, req: SlicerRequest) -> Response:
+        out = {}
+        with self.workspace.scene.lock:
+            for node in self.workspace.scene.nodes_of_class("vtkMRMLMarkupsFiducialNode"):
+                out[node.id] = {
+                    "name": node.name,
+                    "color": [float(c) for c in node.selected_color],
+                    "scale": float(node.glyph_scale),
+                    "markups": [
+                        {"label": p.label, "position": [float(v) for v in p.position]}
+                        for p in node.control_points
+                    ],
+                }
+        return json_response(out)
+
+    def fiducial(self, req: SlicerRequest) -> Response:
+        index_text = req.query.get("index", "0")
+        try:
+            index = int(index_text)
+        except ValueError:
+            raise SlicerError(f"index must be an integer, not {index_text!r}") from None
+        position = [req.number(axis, 0.0) for axis in ("r", "a", "s")]
+        with self.workspace.scene.lock:
+            node = self.workspace.get(req.query.get("id") or "vtkMRMLMarkupsFiducialNode*")
+            if not isinstance(node, MarkupsFiducial):
+                raise SlicerError(f"node {node.name!r} ({node.id}) is not a fiducial list")
+            count = len(node.control_points)
+            if index == count:
+                node.add_point(position)  # one past the end adds a point
+            elif 0 <= index < count:
+                node.set_point_position(index, position)
+            else:
+                raise SlicerError(
+                    f"{node.name} has {count} control points; index {index} is out of range"
+                )
+        return json_response({"success": True})
+
+    def segmentations(self, req: SlicerRequest) -> Response:
+        with self.workspace.scene.lock:
+            nodes = self.workspace.scene.nodes_of_class("vtkMRMLSegmentationNode")
+            return json_response(
+                {n.id: {"name": n.name, "segmentIDs": list(n.segment_ids)} for n in nodes}
+            )
+
+    def segmentation(self, req: SlicerRequest) -> Response:
+        fmt = req.query.get("format", "seg.nrrd").lower().lstrip(".")
+        with self.workspace.scene.lock:
+            node = self.workspace.get(req.query.get("segmentationID") or "vtkMRMLSegmentationNode*")
+            if not isinstance(node, Segmentation):
+                raise SlicerError(f"node {node.name!r} ({node.id}) is not a segmentation")
+            segment_ids = [s for s in req.query.get("segmentIDs", "").split(",") if s] or None
+            if fmt in ("seg.nrrd", "nrrd", "segmentation"):
+                data = seg_io.write_segmentation(node, None, compress=False)
+            elif fmt in ("labelmap", "label", "labelmap.nrrd"):
+                labels = seg_io.segmentation_to_labelmap(node, segment_ids)
+                data = nrrd_io.write_volume(labels, None, compress=False)
+            else:
+                raise SlicerError(f"format must be seg.nrrd or labelmap, not {fmt!r}")
+        filename = f"{_safe_filename(node.name)}.{'seg.nrrd' if fmt != 'labelmap' else 'nrrd'}"
+        return Response(
+            data,
+            media_type="application/octet-stream",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+
+    # --- sample data ---------------------------------------------------------------------
+
+    def sampledata(self, req: SlicerRequest) -> Response:
+        name = req.query.get("name")
+        if not name:
+            raise SlicerError("sampledata name was not specified")
+        try:
+            self.workspace.load_sample(name)
+        except SampleDataError as exc:
+            raise SlicerError(str(exc)) from None
+        return text_response(f"Sample data {name} loaded")
+
+
+def _transform_json(node: LinearTransform) -> dict:
+    return {
+        "id": node.id,
+        "name": node.name,
+        "matrix": [[float(v) for v in row] for row in np.asarray(node.matrix_to_parent)],
+        "parent": node.parent_transform_id,
+    }
+
+
+def _guess_filetype(source: str) -> str:
+    ext = file_extension(urlsplit(source).path or source)
+    try:
+        return FILETYPE_BY_EXTENSION[ext]
+    except KeyError:
+        raise SlicerError(
+            f"cannot tell the file type of {os.path.basename(source)!r}; give filetype="
+        ) from None
+
+
+def _safe_filename(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name) or "segmentation"

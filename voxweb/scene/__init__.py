@@ -20,14 +20,16 @@ from voxweb.scene.nodes import (
 )
 from voxweb.scene.properties import properties
 from voxweb.scene.scene import NodeNotFoundError, Scene, SceneEvent, TransformChainError
-from voxweb.scene.views import Layout, SliceView, ThreeDView
+from voxweb.scene.views import LAYOUTS, Layout, Selection, SliceView, ThreeDView, layout_name
 
 __all__ = [
+    "layout_name",
     "ColorEntry",
     "ColorTable",
     "ControlPoint",
     "GridTransform",
     "LabelMapVolume",
+    "LAYOUTS",
     "Layout",
     "LinearTransform",
     "MarkupsFiducial",
@@ -37,6 +39,7 @@ __all__ = [
     "ScalarVolume",
     "Scene",
     "SceneEvent",
+    "Selection",
     "Segment",
     "Segmentation",
     "SliceView",

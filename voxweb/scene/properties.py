@@ -21,7 +21,7 @@ from voxweb.scene.nodes import (
     Segmentation,
     TransformableNode,
 )
-from voxweb.scene.views import Layout, SliceView, ThreeDView
+from voxweb.scene.views import LAYOUTS, Layout, Selection, SliceView, ThreeDView
 
 #: numpy dtype -> VTK scalar type name (as VTK prints it).
 VTK_SCALAR_TYPES: dict[str, str] = {
@@ -117,11 +117,26 @@ def properties(node: Node) -> dict[str, Any]:
                 "SliceToRAS": _rows(node.slice_to_ras()),
             }
         )
+        layers = {
+            "BackgroundVolumeID": node.background_volume_id,
+            "ForegroundVolumeID": node.foreground_volume_id,
+            "LabelVolumeID": node.label_volume_id,
+        }
+        out.update({k: v for k, v in layers.items() if v})  # Slicer omits "(none)" values
+        out["ForegroundOpacity"] = float(node.foreground_opacity)
+        out["LabelOpacity"] = float(node.label_opacity)
     elif isinstance(node, ThreeDView):
         out["LayoutName"] = node.singleton_tag
         out["BackgroundColor"] = _floats(node.background)
     elif isinstance(node, Layout):
         out["LayoutName"] = node.layout_name
+        out["ViewArrangement"] = LAYOUTS.get(node.layout_name, LAYOUTS["Custom"])
+        out["GUIContents"] = node.gui_contents
+    elif isinstance(node, Selection):
+        if node.active_volume_id:
+            out["ActiveVolumeID"] = node.active_volume_id
+        if node.active_label_volume_id:
+            out["ActiveLabelVolumeID"] = node.active_label_volume_id
     return out
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from voxweb.scene.nodes import GridTransform, LinearTransform, Node, TransformNode, next_mtime
-from voxweb.scene.views import DEFAULT_SLICE_VIEWS, Layout, SliceView, ThreeDView
+from voxweb.scene.views import DEFAULT_SLICE_VIEWS, Layout, Selection, SliceView, ThreeDView
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,7 @@ class Scene:
             for name in DEFAULT_SLICE_VIEWS:
                 self.add(SliceView(name))
             self.add(ThreeDView("1"))
+            self.add(Selection())
 
     # ------------------------------------------------------------------ events
     def add_listener(self, callback: Listener) -> Listener:

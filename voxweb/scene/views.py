@@ -20,6 +20,49 @@ _VIEW_CHAIN = ("vtkMRMLAbstractViewNode", "vtkMRMLNode")
 DEFAULT_SLICE_VIEWS: dict[str, str] = {"Red": "Axial", "Yellow": "Sagittal", "Green": "Coronal"}
 
 
+#: Slicer's layouts: name -> the number of its ``SlicerLayout<Name>View`` constant.
+LAYOUTS: dict[str, int] = {
+    "Initial": 0, "Default": 1, "Conventional": 2, "FourUp": 3, "OneUp3D": 4,
+    "OneUpRedSlice": 6, "OneUpYellowSlice": 7, "OneUpGreenSlice": 8, "Tabbed3D": 9,
+    "TabbedSlice": 10, "Compare": 12, "None": 14, "Dual3D": 15, "ConventionalWidescreen": 16,
+    "CompareWidescreen": 17, "Triple3DEndoscopy": 19, "ThreeOverThree": 21, "FourOverFour": 22,
+    "CompareGrid": 23, "TwoOverTwo": 27, "SideBySide": 29, "FourByThreeSlice": 30,
+    "FourByTwoSlice": 31, "FiveByTwoSlice": 32, "ThreeByThreeSlice": 33, "FourUpTable": 34,
+    "3DTable": 35, "ConventionalPlot": 36, "FourUpPlot": 37, "FourUpPlotTable": 38,
+    "OneUpPlot": 39, "ThreeOverThreePlot": 40, "DicomBrowser": 41, "DualMonitorFourUp": 42,
+    "Final": 43, "Maximized": 98, "Custom": 99, "User": 100,
+}  # fmt: skip
+
+
+def layout_name(value: str | int) -> str:
+    """The layout name for a name in any case or a layout number; ValueError if unknown."""
+    if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):
+        number = int(value)
+        for name, code in LAYOUTS.items():
+            if code == number:
+                return name
+        raise ValueError(f"Unknown layout number: {number}")
+    wanted = str(value).strip().lower()
+    for name in sorted(LAYOUTS):
+        if name.lower() == wanted:
+            return name
+    raise ValueError(f"Unknown layout name: {wanted}")
+
+
+class Selection(Node):
+    """Which volumes are active (Slicer's selection singleton)."""
+
+    slicer_class = "vtkMRMLSelectionNode"
+    slicer_classes = ("vtkMRMLSelectionNode", "vtkMRMLNode")
+    default_name = "Selection"
+
+    def __init__(self) -> None:
+        super().__init__("Selection")
+        self.singleton_tag = "Singleton"
+        self.active_volume_id: str | None = None
+        self.active_label_volume_id: str | None = None
+
+
 class Layout(Node):
     """The application layout singleton; ``layout_name`` is a Slicer layout such as ``FourUp``."""
 
@@ -31,6 +74,7 @@ class Layout(Node):
         super().__init__("Layout")
         self.singleton_tag = "vtkMRMLLayoutNode"
         self.layout_name: str = layout_name
+        self.gui_contents: str = "full"  # Slicer's /gui contents: "viewers" or "full"
 
 
 class SliceView(Node):
@@ -52,6 +96,12 @@ class SliceView(Node):
         self.field_of_view: tuple[float, float, float] = (250.0, 250.0, 1.0)
         self.dimensions: tuple[int, int, int] = (256, 256, 1)
         self.visible_in_3d: bool = False
+        # Layers, as Slicer's slice composite node: node IDs and opacities.
+        self.background_volume_id: str | None = None
+        self.foreground_volume_id: str | None = None
+        self.foreground_opacity: float = 0.0
+        self.label_volume_id: str | None = None
+        self.label_opacity: float = 1.0
 
     def slice_to_ras(self) -> np.ndarray:
         """4x4 matrix: slice plane (x, y, normal) -> RAS, translated by ``offset`` along the normal."""

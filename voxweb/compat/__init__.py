@@ -1,0 +1,1 @@
+"""Slicer's scripting vocabulary for exec snippets, as adapters over voxweb's own API."""

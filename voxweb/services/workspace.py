@@ -1,0 +1,356 @@
+"""Workspace: the operations clients perform on the scene, shared by /slicer routes and exec.
+
+Selecting nodes the way Slicer's routes do, loading files (from a confined path, a fetched
+URL or a sample name) into the scene, saving, reloading from the file a node came from,
+replacing a volume from an uploaded NRRD, showing a volume in the slice views, and the
+layout. Every change happens under the scene lock. Errors are plain exceptions with
+messages for people; the HTTP edge picks the status. Nothing here knows about HTTP.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from voxweb.io import load as load_io
+from voxweb.io import nrrd as nrrd_io
+from voxweb.io import sampledata
+from voxweb.scene import (
+    LabelMapVolume,
+    Layout,
+    LinearTransform,
+    Model,
+    Node,
+    ScalarVolume,
+    Scene,
+    Selection,
+    SliceView,
+    layout_name,
+)
+from voxweb.scene.geometry import orientation_matrix
+from voxweb.services.fetch import FetchPolicy, fetch_to_file
+from voxweb.services.files import confine
+
+logger = logging.getLogger(__name__)
+
+
+class NoMatchError(LookupError):
+    """A filter or pattern matched no node."""
+
+
+@dataclass
+class StorageRecord:
+    """Where a node was loaded from, so it can be reloaded (``PUT /slicer/mrml``)."""
+
+    path: Path
+    filetype: str
+    properties: dict[str, str]
+
+
+@dataclass
+class Workspace:
+    scene: Scene = field(default_factory=Scene)
+    file_roots: list[Path] = field(default_factory=list)
+    fetch_policy: FetchPolicy = field(default_factory=FetchPolicy)
+    cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "voxweb")
+    sample_download: bool = True
+    storage: dict[str, StorageRecord] = field(default_factory=dict)
+
+    # --- selection -----------------------------------------------------------------------
+
+    def select(
+        self, node_id: str | None = None, class_name: str | None = None, name: str | None = None
+    ) -> list[Node]:
+        """Slicer's /mrml filter: an exact ID wins; else is-a ``class`` and exact ``name``."""
+        with self.scene.lock:
+            if node_id:
+                node = self.scene.get_node_by_id(node_id)
+                return [node] if node is not None else []
+            nodes = self.scene.nodes_of_class(class_name or "vtkMRMLNode")
+            if name:
+                nodes = [n for n in nodes if n.name == name]
+            return nodes
+
+    def get(self, pattern: str) -> Node:
+        """Slicer's getNode: glob on names and IDs, first match in scene order."""
+        return self.scene.get_node(pattern)
+
+    def selection(self) -> Selection:
+        return self.scene.get_node_by_id("vtkMRMLSelectionNodeSingleton")  # type: ignore[return-value]
+
+    def layout(self) -> Layout:
+        return self.scene.get_node_by_id("vtkMRMLLayoutNodevtkMRMLLayoutNode")  # type: ignore[return-value]
+
+    def slice_views(self) -> list[SliceView]:
+        return [
+            n for n in self.scene.nodes_of_class("vtkMRMLSliceNode") if isinstance(n, SliceView)
+        ]
+
+    # --- loading -------------------------------------------------------------------------
+
+    def client_path(self, path: str, must_exist: bool = True) -> Path:
+        return confine(path, self.file_roots, must_exist=must_exist)
+
+    def load_file(
+        self,
+        path: str | os.PathLike[str],
+        filetype: str,
+        properties: Mapping[str, Any] | None = None,
+        show: bool = True,
+    ) -> list[Node]:
+        """Read a file (already vetted by the caller) and add what it holds to the scene."""
+        props = {k: str(v) for k, v in (properties or {}).items()}
+        nodes = load_io.load_file(path, filetype, props)
+        name = props.get("name")
+        with self.scene.lock:
+            for index, node in enumerate(nodes):
+                if name and index == 0:
+                    node.name = name
+                self.scene.add(node)
+                self.storage[node.id] = StorageRecord(Path(path), filetype, props)
+            if show:
+                self._show_first_volume(nodes)
+        return nodes
+
+    def load_client_file(
+        self, path: str, filetype: str, properties: Mapping[str, Any] | None = None
+    ) -> list[Node]:
+        return self.load_file(self.client_path(path), filetype, properties)
+
+    def load_url(
+        self, url: str, filetype: str, properties: Mapping[str, Any] | None = None
+    ) -> list[Node]:
+        path = fetch_to_file(url, self.fetch_policy, self._download_dir())
+        try:
+            return self.load_file(path, filetype, properties)
+        finally:
+            for node_id, record in list(self.storage.items()):
+                if record.path == path:
+                    del self.storage[node_id]  # the temporary copy is about to go
+            shutil.rmtree(path.parent, ignore_errors=True)
+
+    def load_sample(self, name: str) -> list[Node]:
+        """Load a sample by Slicer's name (MRHead...), downloading or using an offline copy."""
+        path, source, how = sampledata.fetch(name, self.cache_dir / "samples", self.sample_download)
+        nodes = self.load_file(path, source.file_type, {"name": source.node_name})
+        logger.info("loaded sample %s (%s, from %s)", name, path.name, how)
+        return nodes
+
+    def _download_dir(self) -> Path:
+        folder = self.cache_dir / "downloads"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    # --- saving and reloading ------------------------------------------------------------
+
+    def save(self, node: Node, path: Path, properties: Mapping[str, Any] | None = None) -> None:
+        with self.scene.lock:
+            load_io.save_node(node, path, {k: str(v) for k, v in (properties or {}).items()})
+
+    def reload(self, nodes: Sequence[Node]) -> list[str]:
+        """Re-read nodes from the files they came from; returns the IDs that were reloaded."""
+        reloaded = []
+        for node in nodes:
+            record = self.storage.get(node.id)
+            if record is None or not record.path.exists():
+                continue
+            fresh = load_io.load_file(record.path, record.filetype, record.properties)[0]
+            with self.scene.lock:
+                _copy_content(fresh, node)
+            reloaded.append(node.id)
+        return reloaded
+
+    def remove(self, nodes: Sequence[Node]) -> None:
+        with self.scene.lock:
+            for node in nodes:
+                if node in self.scene:
+                    self.scene.remove(node)
+                    self.storage.pop(node.id, None)
+            self._forget_missing()
+
+    def clear(self) -> None:
+        with self.scene.lock:
+            self.scene.clear()
+            self.storage.clear()
+            self._forget_missing()
+
+    def _forget_missing(self) -> None:
+        """Views and the selection must not point at removed nodes."""
+        selection = self.selection()
+        if selection.active_volume_id and selection.active_volume_id not in self.scene:
+            selection.active_volume_id = None
+        if selection.active_label_volume_id and selection.active_label_volume_id not in self.scene:
+            selection.active_label_volume_id = None
+        for view in self.slice_views():
+            for attr in ("background_volume_id", "foreground_volume_id", "label_volume_id"):
+                if getattr(view, attr) and getattr(view, attr) not in self.scene:
+                    setattr(view, attr, None)
+
+    # --- volumes -------------------------------------------------------------------------
+
+    def volumes(self) -> list[ScalarVolume]:
+        return [
+            n
+            for n in self.scene.nodes_of_class("vtkMRMLScalarVolumeNode")
+            if isinstance(n, ScalarVolume)
+        ]
+
+    def put_volume(self, pattern: str | None, data: bytes | bytearray | memoryview) -> ScalarVolume:
+        """Create or replace a volume from NRRD bytes (``POST /slicer/volume``); it becomes active.
+
+        The NRRD is fully parsed before the scene is touched, so bad input changes nothing.
+        """
+        parsed = nrrd_io.read_volume(data)
+        pattern = pattern or "vtkMRMLScalarVolumeNode*"
+        with self.scene.lock:
+            matches = self.scene.find_nodes(pattern)
+            if matches:
+                target = matches[0]
+                if not isinstance(target, ScalarVolume):
+                    raise TypeError(f"node {target.name!r} ({target.id}) is not a volume")
+                target.set_array(parsed.array, parsed.ijk_to_ras)
+                target.display.auto_window_level = True
+                target.modified()
+            else:
+                target = parsed
+                target.name = pattern
+                self.scene.add(target)
+            self.show_volume(target)
+        return target
+
+    def show_volume(self, volume: ScalarVolume, fit: bool = True) -> None:
+        """Make ``volume`` the active one and show it in every slice view (Slicer's propagate)."""
+        with self.scene.lock:
+            selection = self.selection()
+            label = isinstance(volume, LabelMapVolume)
+            if label:
+                selection.active_label_volume_id = volume.id
+            else:
+                selection.active_volume_id = volume.id
+            for view in self.slice_views():
+                if label:
+                    view.label_volume_id = volume.id
+                else:
+                    view.background_volume_id = volume.id
+                if fit and not label:
+                    fit_view_to_volume(view, volume)
+
+    def _show_first_volume(self, nodes: Sequence[Node]) -> None:
+        for node in nodes:
+            if isinstance(node, ScalarVolume):
+                self.show_volume(node)
+                return
+
+    def cycle_volume(self, step: int) -> ScalarVolume:
+        """Make the next (+1) or previous (-1) volume active (``/slicer/volumeSelection``)."""
+        with self.scene.lock:
+            volumes = [v for v in self.volumes() if not isinstance(v, LabelMapVolume)]
+            if not volumes:
+                raise NoMatchError("there are no volumes to select")
+            current = self.selection().active_volume_id
+            ids = [v.id for v in volumes]
+            index = ids.index(current) if current in ids else -step
+            chosen = volumes[(index + step) % len(volumes)]
+            self.show_volume(chosen, fit=False)
+            return chosen
+
+    # --- layout --------------------------------------------------------------------------
+
+    def set_layout(self, name: str | int) -> str:
+        resolved = layout_name(name)
+        self.layout().layout_name = resolved
+        return resolved
+
+
+def fit_view_to_volume(view: SliceView, volume: ScalarVolume) -> None:
+    """Centre a slice view on a volume and size its field of view to it (Slicer's fit)."""
+    rotation = orientation_matrix(view.orientation)
+    bounds = volume.ras_bounds()  # [[xmin, xmax], [ymin, ymax], [zmin, zmax]] or flat
+    corners = _corners(np.asarray(bounds, dtype=float))
+    in_slice = corners @ rotation  # coordinates along the view's x, y and normal axes
+    low, high = in_slice.min(axis=0), in_slice.max(axis=0)
+    view.offset = float((low[2] + high[2]) / 2)
+    width, height = high[0] - low[0], high[1] - low[1]
+    aspect = view.dimensions[0] / max(view.dimensions[1], 1)
+    width = max(width, height * aspect)
+    view.field_of_view = (float(width), float(width / aspect), view.field_of_view[2])
+
+
+def _corners(bounds: np.ndarray) -> np.ndarray:
+    b = bounds.reshape(3, 2) if bounds.size == 6 else bounds
+    return np.array([[x, y, z] for x in b[0] for y in b[1] for z in b[2]])
+
+
+def _copy_content(source: Node, target: Node) -> None:
+    """Move what a freshly read node holds into an existing node, keeping its identity."""
+    keep = {"id", "name", "scene", "mtime", "_ready", "parent_transform_id", "attributes"}
+    for key, value in vars(source).items():
+        if key not in keep:
+            object.__setattr__(target, key, value)
+    target.modified()
+
+
+# --- tracking (Slicer's /tracking: a "tracker" transform moving a "trackingDevice" box) --------
+
+
+def box_model(size: tuple[float, float, float], name: str) -> Model:
+    """A closed box centred on the origin, ``size`` = (x, y, z) edge lengths in mm."""
+    hx, hy, hz = (s / 2 for s in size)
+    vertices = np.array(
+        [[x, y, z] for x in (-hx, hx) for y in (-hy, hy) for z in (-hz, hz)], dtype=float
+    )
+    quads = [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)]
+    faces = np.array(
+        [tri for a, b, c, d in quads for tri in ((a, b, c), (a, c, d))], dtype=np.int64
+    )
+    model = Model(vertices, faces, name=name)
+    model.color = (1.0, 1.0, 0.0)
+    return model
+
+
+def quaternion_matrix(w: float, x: float, y: float, z: float) -> np.ndarray:
+    """3x3 rotation of a (normalised) quaternion given as w, x, y, z."""
+    q = np.array([w, x, y, z], dtype=float)
+    norm = np.linalg.norm(q)
+    if norm == 0:
+        raise ValueError("quaternion q must not be all zeros")
+    w, x, y, z = q / norm
+    return np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+        ]
+    )
+
+
+def update_tracker(
+    workspace: Workspace,
+    rotation: np.ndarray | None = None,
+    translation: Sequence[float] | None = None,
+) -> LinearTransform:
+    """Find or create ``tracker`` + ``trackingDevice`` and set the tracker's rotation/translation."""
+    scene = workspace.scene
+    with scene.lock:
+        tracker = scene.get_first_node_by_name("tracker")
+        if not isinstance(tracker, LinearTransform):
+            tracker = scene.add(LinearTransform(name="tracker"))
+        device = scene.get_first_node_by_name("trackingDevice")
+        if not isinstance(device, Model):
+            device = scene.add(box_model((30.0, 70.0, 5.0), "trackingDevice"))
+        if device.parent_transform_id != tracker.id:
+            scene.set_parent_transform(device, tracker)
+        matrix = np.array(tracker.matrix_to_parent, dtype=float)
+        if rotation is not None:
+            matrix[:3, :3] = rotation
+        if translation is not None:
+            matrix[:3, 3] = [float(v) for v in translation]
+        tracker.matrix_to_parent = matrix
+        return tracker
