@@ -19,6 +19,7 @@ from typing import Any
 from voxweb import __version__
 from voxweb.compat.namespace import exec_namespace
 from voxweb.config import Settings
+from voxweb.dicom import DicomDatabase
 from voxweb.execution import Executor
 from voxweb.logring import LogRing
 from voxweb.services.fetch import FetchPolicy
@@ -68,6 +69,7 @@ class ServerContext:
     lock: threading.Lock = field(default_factory=threading.Lock)
     workspace: Workspace = field(default_factory=Workspace)
     executor: Executor | None = None
+    _dicom: DicomDatabase | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServerContext:
@@ -104,6 +106,22 @@ class ServerContext:
             workspace=workspace,
             executor=executor,
         )
+
+    @property
+    def dicom(self) -> DicomDatabase:
+        """The DICOM database in the data dir, opened on first use."""
+        if self._dicom is None:
+            with self.lock:
+                if self._dicom is None:
+                    self._dicom = DicomDatabase(self.settings.resolved_data_dir())
+        return self._dicom
+
+    def close(self) -> None:
+        if self._dicom is not None:
+            self._dicom.close()
+            self._dicom = None
+        if self.executor is not None:
+            self.executor.close()
 
     @property
     def exec_allowed(self) -> bool:

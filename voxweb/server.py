@@ -325,6 +325,7 @@ class Server:
         _write_private(data_dir / SERVER_FILE, json.dumps(info, indent=2) + "\n")
 
     def _cleanup(self) -> None:
+        self.ctx.close()
         for sock in self._sockets:
             with contextlib.suppress(OSError):
                 sock.close()
