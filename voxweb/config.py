@@ -91,6 +91,7 @@ class Settings:
     sample: list[str] = dataclasses.field(default_factory=list)
     sample_download: bool = True
 
+    memory_reuse_size: int = 512 << 20
     # --- derived views -------------------------------------------------------------------
 
     @property

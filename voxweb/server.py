@@ -10,12 +10,14 @@ socket is listening, so a script, notebook or console keeps working with the sam
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import dataclasses
 import errno
 import json
 import logging
 import os
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -35,6 +37,26 @@ logger = logging.getLogger(__name__)
 
 TOKEN_FILE = "token"
 SERVER_FILE = "server.json"
+
+
+def reuse_large_allocations(keep_bytes: int = 512 << 20) -> bool:
+    """Let glibc serve large blocks from the heap and keep freed ones (up to ``keep_bytes``).
+
+    By default every block over 128 KiB is a fresh mmap, so each volume upload or render
+    buffer is first-touched page by page; on this kind of VM that costs about as much as the
+    upload itself. Reusing freed memory keeps RSS at its high-water mark instead. Linux/glibc
+    only; elsewhere this does nothing.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    return bool(libc.mallopt(m_mmap_threshold, keep_bytes // 2)) and bool(
+        libc.mallopt(m_trim_threshold, keep_bytes)
+    )
 
 
 class PortUnavailableError(OSError):

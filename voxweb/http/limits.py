@@ -9,11 +9,24 @@ is passed through untouched, so long-lived responses (server-sent events) are no
 from __future__ import annotations
 
 import asyncio
+import sys
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from voxweb.http.responses import error_response
+
+if sys.version_info >= (3, 11):
+
+    async def _within(awaitable, seconds: float):
+        # asyncio.timeout costs far less than wait_for (no task per call): it runs per chunk.
+        async with asyncio.timeout(seconds):
+            return await awaitable
+
+else:  # pragma: no cover - Python 3.10
+
+    async def _within(awaitable, seconds: float):
+        return await asyncio.wait_for(awaitable, seconds)
 
 
 class BodyLimits:
@@ -58,7 +71,7 @@ class BodyLimits:
             if body_done:
                 return await receive()
             try:
-                message = await asyncio.wait_for(receive(), self.timeout)
+                message = await _within(receive(), self.timeout)
             except asyncio.TimeoutError:
                 return await refuse(408, f"the request body stalled for {self.timeout:g} s")
             if message["type"] == "http.request":

@@ -1,8 +1,12 @@
-"""uvicorn's HTTP protocol with a header-read timeout (slow-loris defence).
+"""uvicorn's HTTP protocol with a header-read timeout and a larger body buffer.
 
 uvicorn times out idle keep-alive connections but waits forever for a request whose header
 trickles in, or for a first byte that never comes. This subclass closes such a connection
 after ``header_timeout`` seconds, answering 408 if part of a request had arrived.
+
+uvicorn also pauses reading whenever 64 KiB of body is waiting for the app, so a 30 MB volume
+upload costs hundreds of pause/resume/wake-up rounds; buffering up to ``body_high_water``
+bytes per connection before pausing makes uploads several times faster.
 """
 
 from __future__ import annotations
@@ -14,6 +18,17 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 class TimedHttpToolsProtocol(HttpToolsProtocol):
     header_timeout: float = 10.0
+    body_high_water: int = 65536
+
+    def on_body(self, body: bytes) -> None:
+        if (
+            self.parser.should_upgrade() and self._should_upgrade()
+        ) or self.cycle.response_complete:
+            return
+        self.cycle.body += body
+        if len(self.cycle.body) > self.body_high_water:
+            self.flow.pause_reading()
+        self.cycle.message_event.set()
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)

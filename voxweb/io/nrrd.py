@@ -144,17 +144,18 @@ def _validate_header(header: Mapping[str, Any], what: str) -> None:
 def read_nrrd(source: Source) -> tuple[np.ndarray, dict[str, Any]]:
     """Read any NRRD into (array in C order, i.e. slowest axis first, parsed header).
 
-    The array has native byte order and the file's dtype. Raises VolumeFormatError.
+    The array has native byte order and the file's dtype. Raises VolumeFormatError. Raw data
+    in a bytes-like source is used in place (no copy): pass a ``bytearray`` to get a
+    writable array.
     """
     what = _describe(source)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        fast = _read_raw_in_place(source, what)
+        if fast is not None:
+            return fast
     fh, filename = _open(source)
     try:
-        _check_header_lines(fh, what)
-        try:
-            header = pynrrd.read_header(fh)
-        except Exception as exc:
-            raise VolumeFormatError(f"{what} has an invalid header: {exc}") from exc
-        _validate_header(header, what)
+        header = _read_header(fh, what)
         if filename is None and ("data file" in header or "datafile" in header):
             raise VolumeFormatError(
                 f"{what} has a detached header ('data file'); load it from a file path instead"
@@ -163,17 +164,63 @@ def read_nrrd(source: Source) -> tuple[np.ndarray, dict[str, Any]]:
             data = pynrrd.read_data(header, fh, filename, index_order="C")
         except pynrrd.NRRDError as exc:
             if "Size of the data" in str(exc):
-                sizes = " ".join(str(int(s)) for s in header["sizes"])
-                expected = int(np.prod([int(s) for s in header["sizes"]]))
-                raise VolumeFormatError(
-                    f"{what}: the data does not match the header: 'sizes: {sizes}' of type "
-                    f"'{header['type']}' needs {expected} values ({exc})"
-                ) from exc
+                raise VolumeFormatError(_size_mismatch(header, what, str(exc))) from exc
             raise VolumeFormatError(f"{what}: {exc}") from exc
         except (OSError, EOFError, ValueError) as exc:
             raise VolumeFormatError(f"{what}: cannot read the voxel data: {exc}") from exc
     finally:
         fh.close()
+    if data.dtype.byteorder not in ("=", "|"):
+        data = data.astype(data.dtype.newbyteorder("="))
+    return data, dict(header)
+
+
+def _read_header(fh: io.BufferedIOBase, what: str) -> dict[str, Any]:
+    _check_header_lines(fh, what)
+    try:
+        header = pynrrd.read_header(fh)
+    except Exception as exc:
+        raise VolumeFormatError(f"{what} has an invalid header: {exc}") from exc
+    _validate_header(header, what)
+    return header
+
+
+def _size_mismatch(header: Mapping[str, Any], what: str, detail: str) -> str:
+    sizes = " ".join(str(int(s)) for s in header["sizes"])
+    expected = int(np.prod([int(s) for s in header["sizes"]]))
+    return (
+        f"{what}: the data does not match the header: 'sizes: {sizes}' of type "
+        f"'{header['type']}' needs {expected} values ({detail})"
+    )
+
+
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+
+
+def _read_raw_in_place(
+    source: bytes | bytearray | memoryview, what: str
+) -> tuple[np.ndarray, dict] | None:
+    """Attached raw data: parse the header, then view the voxels where they lie.
+
+    Returns None for anything else (gzip, ascii, skips), which the general reader handles.
+    """
+    buffer = memoryview(source).cast("B")
+    end = _HEADER_END.search(buffer[: 1 << 20].tobytes())
+    if end is None:
+        return None
+    header = _read_header(io.BytesIO(buffer[: end.end()].tobytes()), what)
+    if str(header["encoding"]).lower() != "raw" or any(
+        key in header for key in ("data file", "datafile", "line skip", "byte skip")
+    ):
+        return None
+    dtype = pynrrd.reader._determine_datatype(header)  # type: ignore[attr-defined]
+    sizes = [int(s) for s in header["sizes"]]
+    count = int(np.prod(sizes))
+    available = len(buffer) - end.end()
+    if available != count * dtype.itemsize:
+        detail = f"{available} data bytes, {count * dtype.itemsize} expected"
+        raise VolumeFormatError(_size_mismatch(header, what, detail))
+    data = np.frombuffer(buffer, dtype=dtype, count=count, offset=end.end()).reshape(sizes[::-1])
     if data.dtype.byteorder not in ("=", "|"):
         data = data.astype(data.dtype.newbyteorder("="))
     return data, dict(header)

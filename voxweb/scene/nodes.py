@@ -145,17 +145,52 @@ def auto_window_level(
     array: np.ndarray, low_percentile: float = 0.1, high_percentile: float = 99.9
 ) -> tuple[float, float]:
     """(window, level) covering the given percentiles of the data (large arrays are sampled)."""
-    flat = np.asarray(array).reshape(-1)
-    if flat.size == 0:
+    array = np.asarray(array)
+    if array.size == 0:
         return (1.0, 0.5)
-    step = max(1, flat.size // 1_000_000)
-    sample = flat[::step]
+    sample = _sample(array, 1 << 18)
+    if sample.dtype.kind in "iub" and sample.dtype.itemsize <= 2:
+        return _window_level_by_histogram(sample, low_percentile, high_percentile)
     if sample.dtype.kind == "f":
         sample = sample[np.isfinite(sample)]
         if sample.size == 0:
             return (1.0, 0.5)
     lo, hi = np.percentile(sample, [low_percentile, high_percentile])
     lo, hi = float(lo), float(hi)
+    if hi <= lo:
+        lo, hi = float(sample.min()), float(sample.max())
+    window = hi - lo if hi > lo else 1.0
+    return (window, (hi + lo) / 2.0)
+
+
+def _sample(array: np.ndarray, target: int) -> np.ndarray:
+    """About ``target`` values spread over the array, reading whole rows (cache-friendly:
+    a strided pick over a 32 MB volume touches every cache line and costs as much as a copy)."""
+    if array.size <= target:
+        return array.reshape(-1)
+    if array.ndim == 3:
+        step = max(1, int(np.sqrt(array.size / target)))
+        return np.ascontiguousarray(array[::step, ::step, :]).reshape(-1)
+    return array.reshape(-1)[:: max(1, array.size // target)]
+
+
+def _window_level_by_histogram(sample: np.ndarray, low: float, high: float) -> tuple[float, float]:
+    """Percentiles of small integer types from a histogram: O(n), no sort (np.percentile's
+    partition took most of the time of a volume upload)."""
+    info = np.iinfo(np.int16 if sample.dtype.kind == "b" else sample.dtype)
+    counts = np.bincount((sample.astype(np.int32) - info.min).ravel(), minlength=1)
+    cumulative = np.cumsum(counts)
+    total = cumulative[-1]
+
+    def at(percent: float) -> float:
+        # numpy's default ("linear") percentile on integer data, from the cumulative counts.
+        rank = percent / 100.0 * (total - 1)
+        below, above = int(np.floor(rank)), int(np.ceil(rank))
+        v0 = int(np.searchsorted(cumulative, below + 1)) + info.min
+        v1 = int(np.searchsorted(cumulative, above + 1)) + info.min
+        return v0 + (v1 - v0) * (rank - below)
+
+    lo, hi = at(low), at(high)
     if hi <= lo:
         lo, hi = float(sample.min()), float(sample.max())
     window = hi - lo if hi > lo else 1.0

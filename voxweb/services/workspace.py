@@ -215,9 +215,13 @@ class Workspace:
                 target = matches[0]
                 if not isinstance(target, ScalarVolume):
                     raise TypeError(f"node {target.name!r} ({target.id}) is not a volume")
-                target.set_array(parsed.array, parsed.ijk_to_ras)
+                # The parsed node already measured its window/level: take it, not recompute it.
                 target.display.auto_window_level = True
-                target.modified()
+                target.display.window, target.display.level = (
+                    parsed.display.window,
+                    parsed.display.level,
+                )
+                target.array, target.ijk_to_ras = parsed.array, parsed.ijk_to_ras
             else:
                 target = parsed
                 target.name = pattern
