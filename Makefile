@@ -1,13 +1,15 @@
 # voxweb: two commands set everything up on a fresh machine.
-#   make serve   create .venv, install voxweb, run it on 127.0.0.1:2016
+#   make serve   create .venv, install voxweb, run it on 127.0.0.1:2016 with MRHead loaded
 #   make test    create .venv with test extras, lint, run the whole suite
 # Both are idempotent: the venv is only (re)installed when pyproject.toml changes.
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+SAMPLE ?= MRHead
 ARGS ?=
-PYTEST_ARGS ?=
+PYTEST_SAMPLE ?= MRHead
+ARGS ?=
 
 .PHONY: serve test lint format install clean
 
@@ -32,7 +34,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 
 serve: $(VENV)/.installed
-	$(BIN)/voxweb serve $(ARGS)
+	$(BIN)/voxweb serve $(if $(SAMPLE),--sample $(SAMPLE)) $(ARGS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check voxweb tests bench
