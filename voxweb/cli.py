@@ -72,6 +72,11 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
     apis.add_argument("--disable-slicer", action=BOOL, help="turn off the /slicer API")
     apis.add_argument("--disable-dicom", action=BOOL, help="turn off the /dicom API")
     apis.add_argument("--disable-static", action=BOOL, help="turn off static pages")
+    apis.add_argument(
+        "--dicom-delete",
+        action=BOOL,
+        help="allow DICOMweb DELETE of studies, series and instances (off: 405)",
+    )
     files = p.add_argument_group("files")
     files.add_argument(
         "--docroot", metavar="DIR", help="static pages (default: the packaged control panel)"

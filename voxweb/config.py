@@ -68,6 +68,7 @@ class Settings:
     enable_exec: bool = False
     disable_slicer: bool = False
     disable_dicom: bool = False
+    dicom_delete: bool = False  # DICOMweb DELETE of studies/series/instances (405 when off)
     disable_static: bool = False
     cors_origin: list[str] = dataclasses.field(default_factory=list)
     allowed_host: list[str] = dataclasses.field(default_factory=list)

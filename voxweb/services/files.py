@@ -33,20 +33,15 @@ def confine(path: str | os.PathLike[str], roots: Sequence[Path], must_exist: boo
     if not candidate.is_absolute():
         candidate = Path(roots[0]) / candidate
     real_roots = [Path(r).resolve() for r in roots]
-    if must_exist:
-        try:
-            resolved = candidate.resolve(strict=True)
-        except (FileNotFoundError, NotADirectoryError):
-            raise FileNotFoundError(f"no such file: {text}") from None
-    else:
-        parent = candidate.parent.resolve()
-        if not parent.is_dir():
+    # Containment first, existence second: whether a file outside the roots exists is
+    # none of the client's business.
+    resolved = candidate.resolve(strict=False)
+    inside = any(resolved == root or root in resolved.parents for root in real_roots)
+    if inside:
+        if must_exist and not resolved.exists():
+            raise FileNotFoundError(f"no such file: {text}")
+        if not must_exist and not resolved.parent.is_dir():
             raise FileNotFoundError(f"folder does not exist: {candidate.parent}")
-        resolved = parent / candidate.name
-        if resolved.is_symlink():
-            resolved = resolved.resolve()
-    for root in real_roots:
-        if resolved == root or root in resolved.parents:
-            return resolved
+        return resolved
     allowed = ", ".join(str(r) for r in real_roots)
     raise PathNotAllowedError(f"{text} is outside the allowed file roots ({allowed})")
