@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import zlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -166,7 +167,7 @@ def read_nrrd(source: Source) -> tuple[np.ndarray, dict[str, Any]]:
             if "Size of the data" in str(exc):
                 raise VolumeFormatError(_size_mismatch(header, what, str(exc))) from exc
             raise VolumeFormatError(f"{what}: {exc}") from exc
-        except (OSError, EOFError, ValueError) as exc:
+        except (OSError, EOFError, ValueError, zlib.error) as exc:
             raise VolumeFormatError(f"{what}: cannot read the voxel data: {exc}") from exc
     finally:
         fh.close()
