@@ -98,11 +98,17 @@ def test_bare_slicer_path_is_not_the_api(server):
     assert server.get("/slicer").status_code == 404
 
 
-def test_routes_of_later_issues_answer_501_with_a_message(server):
-    for path in ("/slicer/screenshot", "/slicer/slice", "/slicer/threeD", "/slicer/threeDGraphics"):
+def test_rendering_routes_answer_in_an_empty_scene(server):
+    # /slice has no image to show (Slicer's 404); the others render the empty views.
+    assert server.get("/slicer/slice").status_code == 404
+    for path, media in (
+        ("/slicer/screenshot", "image/png"),
+        ("/slicer/threeD", "image/png"),
+        ("/slicer/threeDGraphics", "application/json"),
+    ):
         r = server.get(path)
-        assert r.status_code == 501, path
-        assert "not implemented" in r.json()["message"]
+        assert r.status_code == 200, path
+        assert r.headers["content-type"] == media, path
 
 
 def test_options_on_the_api_without_cors_is_answered(server):

@@ -215,10 +215,10 @@ class SlicerApi:
             ("/timeimage", SlicerApi.timeimage),
             ("/system", SlicerApi.system),
             ("/gui", SlicerApi.gui),
-            ("/screenshot", _not_yet("screenshot rendering")),
-            ("/slice", _not_yet("slice rendering")),
-            ("/threeDGraphics", _not_yet("glTF export")),
-            ("/threeD", _not_yet("3D rendering")),
+            ("/screenshot", SlicerApi.screenshot),
+            ("/slice", SlicerApi.slice_image),
+            ("/threeDGraphics", SlicerApi.three_d_graphics),
+            ("/threeD", SlicerApi.three_d),
             ("/mrml", SlicerApi.mrml),
             ("/tracking", SlicerApi.tracking),
             ("/sampledata", SlicerApi.sampledata),
@@ -349,6 +349,126 @@ class SlicerApi:
             except ValueError as exc:
                 raise SlicerError(str(exc)) from None
         return json_response({"success": True})
+
+    # --- rendering: /slice, /threeD, /screenshot, /threeDGraphics -------------------------
+
+    def _render_call(self, func, *args):
+        """Run a render-service call; its RenderError/ValueError become the Slicer envelope."""
+        from voxweb.render.service import RenderError
+
+        try:
+            return func(*args)
+        except (RenderError, ValueError) as exc:
+            raise SlicerError(str(exc)) from None
+
+    @staticmethod
+    def _image_options(req: SlicerRequest):
+        from voxweb.render.service import ImageOptions
+
+        return ImageOptions(req.query.get("format", "png"), int(req.number("quality", 85)))
+
+    @staticmethod
+    def _flag(req: SlicerRequest, key: str) -> bool:
+        return req.query.get(key, "").lower() in ("1", "true", "yes", "on")
+
+    @staticmethod
+    def _size(req: SlicerRequest) -> tuple[int, int] | None:
+        from voxweb.render.slice import parse_size
+
+        text = req.query.get("size")
+        if text is None:
+            return None
+        try:
+            return parse_size(text)
+        except ValueError as exc:
+            raise SlicerError(str(exc)) from None
+
+    def slice_image(self, req: SlicerRequest) -> Response:
+        # Slicer: view/orientation/scrollTo/offset/copySliceGeometryFrom change the shared
+        # view; voxweb also honours size, window, level, format, quality, fiducials, and
+        # stateless=1 (render without moving the shared view).
+        from voxweb.http.images import ConditionalResponse
+        from voxweb.render.service import SliceRequest, render_service
+
+        def optional(key: str) -> float | None:
+            return req.number(key, 0.0) if key in req.query else None
+
+        request = SliceRequest(
+            view=req.query.get("view", "Red"),
+            orientation=req.query.get("orientation"),
+            scroll_to=optional("scrollTo"),
+            offset=optional("offset"),
+            copy_from=req.query.get("copySliceGeometryFrom"),
+            size=self._size(req),
+            window=optional("window"),
+            level=optional("level"),
+            stateless=self._flag(req, "stateless"),
+            fiducials=self._flag(req, "fiducials"),
+            image=self._image_options(req),
+        )
+        service = render_service(self.workspace.scene)
+        result = self._render_call(service.slice_image, request)
+        if result is None:
+            return empty_response(404)  # Slicer: no image in the view -> empty 404
+        return ConditionalResponse(result.body, result.media_type, result.etag)
+
+    def three_d(self, req: SlicerRequest) -> Response:
+        # Slicer honours only lookFromAxis (first letter) and always renders view 0; voxweb
+        # also honours view, size, roll, panX/panY (mm), orbitX/orbitY (degrees), zoom
+        # (factor), format, quality, mode=composite|mip, render=fast|full, boxVisible and
+        # stateless=1. Camera moves persist, as in Slicer.
+        from voxweb.http.images import ConditionalResponse
+        from voxweb.render.service import ThreeDRequest, render_service
+
+        box = req.query.get("boxVisible")
+        zoom = req.query.get("zoom")
+        request = ThreeDRequest(
+            view=req.query.get("view"),
+            size=self._size(req),
+            look_from=req.query.get("lookFromAxis"),
+            roll=req.number("roll", 0.0),
+            orbit_x=req.number("orbitX", 0.0),
+            orbit_y=req.number("orbitY", 0.0),
+            pan_x=req.number("panX", 0.0),
+            pan_y=req.number("panY", 0.0),
+            zoom=req.number("zoom", 1.0) if zoom is not None else None,
+            stateless=self._flag(req, "stateless"),
+            mode=req.query.get("mode", "composite").lower(),
+            quality=req.query.get("render", "fast").lower(),
+            box=None if box is None else self._flag(req, "boxVisible"),
+            image=self._image_options(req),
+        )
+        service = render_service(self.workspace.scene)
+        result = self._render_call(service.threed_image, request)
+        return ConditionalResponse(result.body, result.media_type, result.etag)
+
+    def screenshot(self, req: SlicerRequest) -> Response:
+        # Slicer grabs its main window; voxweb composes the layout's views (size=WxH, 1024x768).
+        from voxweb.http.images import ConditionalResponse
+        from voxweb.render.service import render_service
+
+        service = render_service(self.workspace.scene)
+        result = self._render_call(service.screenshot, self._size(req), self._image_options(req))
+        return ConditionalResponse(result.body, result.media_type, result.etag)
+
+    def three_d_graphics(self, req: SlicerRequest) -> Response:
+        # Slicer answers 500 for any format (it lowercases before comparing with "glTF");
+        # voxweb accepts glTF in any case and refuses others with Slicer's message.
+        from voxweb.http.images import ConditionalResponse
+        from voxweb.render.service import render_service
+
+        fmt = req.query.get("format", "glTF")
+        if fmt.lower() != "gltf":
+            raise SlicerError(f"format {fmt.lower()} not supported")
+        index_text = req.query.get("widgetIndex", "0")
+        try:
+            index = int(index_text)
+        except ValueError:
+            raise SlicerError(f"invalid literal for int() with base 10: {index_text!r}") from None
+        box = req.query.get("boxVisible", "false").lower() not in ("false", "0", "no", "off")
+        service = render_service(self.workspace.scene)
+        result = self._render_call(service.gltf, index, box)
+        return ConditionalResponse(result.body, result.media_type, result.etag)
 
     # --- /mrml ---------------------------------------------------------------------------
 

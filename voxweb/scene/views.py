@@ -8,6 +8,7 @@ no HTTP here.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -78,10 +79,13 @@ class Layout(Node):
 
 
 class SliceView(Node):
-    """A 2-D slice view: orientation preset, offset along its normal (mm), field of view (mm).
+    """A 2-D slice view: orientation, plane position, field of view (mm) and layers.
 
     ``field_of_view`` is (width, height, thickness) in mm and ``dimensions`` is the image size
-    (width, height, 1) in pixels, as in Slicer's slice node.
+    (width, height, 1) in pixels, as in Slicer's slice node. The plane is given by its axes
+    (``rotation``: columns are the slice x axis, y axis and normal in RAS; ``None`` means the
+    preset of ``orientation``), ``center_xy`` (the in-plane centre, along the x and y axes, mm)
+    and ``offset`` (along the normal, mm): ``slice_to_ras()`` combines them.
     """
 
     slicer_class = "vtkMRMLSliceNode"
@@ -92,7 +96,9 @@ class SliceView(Node):
         super().__init__(name)
         self.singleton_tag = name
         self.orientation: str = orientation or DEFAULT_SLICE_VIEWS.get(name, "Axial")
+        self.rotation: np.ndarray | None = None  # oblique axes; None = orientation preset
         self.offset: float = 0.0
+        self.center_xy: tuple[float, float] = (0.0, 0.0)
         self.field_of_view: tuple[float, float, float] = (250.0, 250.0, 1.0)
         self.dimensions: tuple[int, int, int] = (256, 256, 1)
         self.visible_in_3d: bool = False
@@ -102,13 +108,38 @@ class SliceView(Node):
         self.foreground_opacity: float = 0.0
         self.label_volume_id: str | None = None
         self.label_opacity: float = 1.0
+        self.label_outline: bool = False
+
+    def axes(self) -> np.ndarray:
+        """3x3 matrix whose columns are the slice x axis, y axis and normal in RAS."""
+        if self.rotation is not None:
+            return np.array(self.rotation, dtype=float)
+        return geometry.orientation_matrix(self.orientation)
 
     def slice_to_ras(self) -> np.ndarray:
-        """4x4 matrix: slice plane (x, y, normal) -> RAS, translated by ``offset`` along the normal."""
+        """4x4 matrix: slice plane (x, y, normal) -> RAS; the origin is the view centre."""
         m = np.eye(4)
-        m[:3, :3] = geometry.orientation_matrix(self.orientation)
-        m[:3, 3] = m[:3, 2] * self.offset
+        m[:3, :3] = self.axes()
+        m[:3, 3] = m[:3, :3] @ np.array([self.center_xy[0], self.center_xy[1], self.offset])
         return m
+
+    def set_slice_to_ras(self, matrix: np.ndarray) -> None:
+        """Place the plane from a 4x4 slice-to-RAS (axes are orthonormalised; oblique allowed)."""
+        m = np.asarray(matrix, dtype=float)
+        u, _, vt = np.linalg.svd(m[:3, :3])
+        rotation = u @ vt  # nearest orthogonal matrix (Slicer's sagittal preset is a reflection)
+        centre = rotation.T @ m[:3, 3]
+        preset = _preset_name(rotation)
+        self.rotation = None if preset else rotation
+        self.orientation = preset or "Reformat"
+        self.center_xy = (float(centre[0]), float(centre[1]))
+        self.offset = float(centre[2])
+
+    def set_orientation(self, name: str) -> None:
+        """Switch to a preset (``Axial``, ``Sagittal``, ``Coronal``; any case)."""
+        geometry.orientation_matrix(name)  # ValueError when unknown
+        self.rotation = None
+        self.orientation = name.capitalize()
 
     def set_field_of_view(self, fov: Sequence[float]) -> None:
         values = [float(v) for v in fov]
@@ -117,8 +148,30 @@ class SliceView(Node):
         self.field_of_view = tuple(values[:3])  # type: ignore[assignment]
 
 
+def _preset_name(rotation: np.ndarray) -> str | None:
+    for name, preset in geometry.ORIENTATION_PRESETS.items():
+        if np.allclose(preset, rotation, atol=1e-9):
+            return name
+    return None
+
+
+@dataclass(frozen=True)
+class Camera:
+    """A 3-D view camera in RAS mm: position, focal point, view-up and view angle (degrees)."""
+
+    position: tuple[float, float, float] = (0.0, 500.0, 0.0)
+    focal_point: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    view_up: tuple[float, float, float] = (0.0, 0.0, 1.0)
+    view_angle: float = 30.0
+
+
 class ThreeDView(Node):
-    """A 3-D view (Slicer's view node ``View1``); camera state comes in a later issue."""
+    """A 3-D view (Slicer's view node ``View1``): camera, background and what it shows.
+
+    ``camera`` is ``None`` until something fits it (the renderer resets it to the scene bounds,
+    looking from anterior like Slicer). ``volume_rendering_id`` names the volume shown by
+    volume rendering with ``volume_preset`` (``MR-Default``, ``CT-AAA``, ``CT-Bone``...).
+    """
 
     slicer_class = "vtkMRMLViewNode"
     slicer_classes = ("vtkMRMLViewNode",) + _VIEW_CHAIN
@@ -132,3 +185,7 @@ class ThreeDView(Node):
             0.7647058823529411,
             0.9098039215686274,
         )
+        self.camera: Camera | None = None
+        self.volume_rendering_id: str | None = None
+        self.volume_preset: str = "auto"
+        self.box_visible: bool = False

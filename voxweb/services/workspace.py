@@ -34,7 +34,6 @@ from voxweb.scene import (
     SliceView,
     layout_name,
 )
-from voxweb.scene.geometry import orientation_matrix
 from voxweb.services.fetch import FetchPolicy, fetch_to_file
 from voxweb.services.files import confine
 
@@ -61,6 +60,13 @@ class Workspace:
     fetch_policy: FetchPolicy = field(default_factory=FetchPolicy)
     cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "voxweb")
     sample_download: bool = True
+    #: Show the first volume of an empty scene in the 3-D views (VOXWEB_AUTO_VOLUME_RENDERING=0: off).
+    auto_volume_rendering: bool = field(
+        default_factory=lambda: (
+            os.environ.get("VOXWEB_AUTO_VOLUME_RENDERING", "1").lower()
+            not in ("0", "false", "no", "off")
+        )
+    )
     storage: dict[str, StorageRecord] = field(default_factory=dict)
 
     # --- selection -----------------------------------------------------------------------
@@ -245,6 +251,17 @@ class Workspace:
                     view.background_volume_id = volume.id
                 if fit and not label:
                     fit_view_to_volume(view, volume)
+            if not label and self.auto_volume_rendering:
+                self._volume_render_if_empty(volume)
+
+    def _volume_render_if_empty(self, volume: ScalarVolume) -> None:
+        """Show ``volume`` by volume rendering in 3-D views that show no volume yet (not Slicer:
+        a remote client asking for a 3-D view should see data)."""
+        for view in self.scene.nodes_of_class("vtkMRMLViewNode"):
+            current = getattr(view, "volume_rendering_id", "")
+            if current is None or (current and current not in self.scene):
+                view.volume_rendering_id = volume.id
+                view.camera = None  # refit to the new content at the next render
 
     def _show_first_volume(self, nodes: Sequence[Node]) -> None:
         for node in nodes:
@@ -275,12 +292,13 @@ class Workspace:
 
 def fit_view_to_volume(view: SliceView, volume: ScalarVolume) -> None:
     """Centre a slice view on a volume and size its field of view to it (Slicer's fit)."""
-    rotation = orientation_matrix(view.orientation)
+    rotation = view.axes()
     bounds = volume.ras_bounds()  # [[xmin, xmax], [ymin, ymax], [zmin, zmax]] or flat
     corners = _corners(np.asarray(bounds, dtype=float))
     in_slice = corners @ rotation  # coordinates along the view's x, y and normal axes
     low, high = in_slice.min(axis=0), in_slice.max(axis=0)
     view.offset = float((low[2] + high[2]) / 2)
+    view.center_xy = (float((low[0] + high[0]) / 2), float((low[1] + high[1]) / 2))
     width, height = high[0] - low[0], high[1] - low[1]
     aspect = view.dimensions[0] / max(view.dimensions[1], 1)
     width = max(width, height * aspect)

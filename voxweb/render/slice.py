@@ -1,0 +1,325 @@
+"""Slice rendering: reslice volumes on a view plane, window/level, blend layers, draw fiducials.
+
+Pure functions from a snapshot of scene state (arrays, matrices, display numbers) to a Pillow
+image; no locks, no scene lookups, no HTTP. Pixel convention: output pixel (col X, row Y) has
+its centre at slice coordinates ``x = (X + 0.5 - W/2)·s``, ``y = (H/2 - Y - 0.5)·s`` (row 0 at
+the top, the slice y axis pointing up), where ``s = max(fov_w/W, fov_h/H)`` mm per pixel so the
+whole field of view is visible whatever the aspect of the requested size.
+
+Fast path: when the plane is parallel to a voxel plane of a layer (every axial/sagittal/coronal
+view of a non-oblique volume), one 2-D slab is taken from the array (two slabs blended when
+interpolating between voxel planes), mapped through a 64K window/level lookup table and resampled
+by Pillow's C affine transform. Otherwise scipy's ``map_coordinates`` reslices in 3-D.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+logger = logging.getLogger(__name__)
+
+MAX_SIZE = 4096
+_EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class SliceGeometry:
+    """Where a slice image lies: plane (4x4 slice->RAS), field of view (mm), size (pixels)."""
+
+    slice_to_ras: np.ndarray
+    field_of_view: tuple[float, float]
+    size: tuple[int, int]
+
+    @property
+    def spacing(self) -> float:
+        """mm per pixel (square pixels; the whole field of view fits)."""
+        w, h = self.size
+        return max(self.field_of_view[0] / w, self.field_of_view[1] / h)
+
+    def pixel_to_ras(self) -> np.ndarray:
+        """4x4 mapping continuous pixel coordinates (u, v, 0, 1) -> RAS; pixel X spans [X, X+1)."""
+        w, h = self.size
+        s = self.spacing
+        p = np.array(
+            [[s, 0.0, 0.0, -w / 2 * s], [0.0, -s, 0.0, h / 2 * s], [0, 0, 1.0, 0], [0, 0, 0, 1.0]]
+        )
+        return np.asarray(self.slice_to_ras, dtype=float) @ p
+
+    def ras_to_pixel(self, points: np.ndarray) -> np.ndarray:
+        """(N, 3) RAS points -> (N, 3) of (column, row, distance from the plane in mm)."""
+        inv = np.linalg.inv(np.asarray(self.slice_to_ras, dtype=float))
+        pts = np.c_[np.asarray(points, dtype=float).reshape(-1, 3), np.ones(len(points))]
+        xyz = (inv @ pts.T).T[:, :3]
+        w, h = self.size
+        s = self.spacing
+        return np.c_[xyz[:, 0] / s + w / 2 - 0.5, h / 2 - 0.5 - xyz[:, 1] / s, xyz[:, 2]]
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One volume as a slice layer. ``colors`` (N, 4) uint8 makes it a label layer."""
+
+    array: np.ndarray
+    ijk_to_ras: np.ndarray
+    window: float = 1.0
+    level: float = 0.5
+    interpolate: bool = True
+    opacity: float = 1.0
+    colors: np.ndarray | None = None
+    outline: bool = False
+
+    @property
+    def is_label(self) -> bool:
+        return self.colors is not None
+
+
+@dataclass(frozen=True)
+class Glyph:
+    """A fiducial to draw: RAS position, label text, RGB (0-1), diameter in mm."""
+
+    position: tuple[float, float, float]
+    label: str
+    color: tuple[float, float, float]
+    size_mm: float = 5.0
+
+
+@dataclass
+class SliceLayers:
+    background: Layer | None = None
+    foreground: Layer | None = None
+    label: Layer | None = None
+    glyphs: Sequence[Glyph] = field(default_factory=tuple)
+
+    @property
+    def empty(self) -> bool:
+        return self.background is None and self.foreground is None and self.label is None
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``512`` or ``640x480`` -> (width, height); ValueError with a clear message otherwise."""
+    parts = text.lower().replace("*", "x").split("x")
+    try:
+        values = [int(float(p)) for p in parts]
+    except ValueError:
+        raise ValueError(f"size must be N or WxH in pixels, not {text!r}") from None
+    if len(values) == 1:
+        values *= 2
+    if len(values) != 2 or not all(1 <= v <= MAX_SIZE for v in values):
+        raise ValueError(f"size must be N or WxH with 1..{MAX_SIZE} pixels per side, not {text!r}")
+    return values[0], values[1]
+
+
+# ----------------------------------------------------------------------------- lookup tables
+
+
+@functools.lru_cache(maxsize=32)
+def _window_level_lut(dtype: str, window: float, level: float) -> np.ndarray:
+    """uint8 table indexed by the raw bits of a 1- or 2-byte integer value."""
+    dt = np.dtype(dtype)
+    bits = 8 * dt.itemsize
+    raw = np.arange(1 << bits, dtype=np.uint16 if bits == 16 else np.uint8)
+    values = raw.view(dt).astype(np.float32)  # the same arithmetic as the float path
+    return _apply_window_level(values, window, level)
+
+
+def _apply_window_level(values: np.ndarray, window: float, level: float) -> np.ndarray:
+    window = max(float(window), 1e-12)
+    low = float(level) - window / 2.0
+    out = (values - low) * (255.0 / window)
+    return np.clip(np.nan_to_num(out, nan=0.0) + 0.5, 0, 255).astype(np.uint8)
+
+
+def window_level(values: np.ndarray, window: float, level: float) -> np.ndarray:
+    """Map values to uint8 grey: ``level - window/2`` -> 0 and ``level + window/2`` -> 255."""
+    if values.dtype.kind in "iu" and values.dtype.itemsize <= 2:
+        lut = _window_level_lut(values.dtype.str, float(window), float(level))
+        unsigned = values.view(np.uint16 if values.dtype.itemsize == 2 else np.uint8)
+        return lut[unsigned]
+    return _apply_window_level(values.astype(np.float32), window, level)
+
+
+def label_colors(values: np.ndarray, colors: np.ndarray) -> np.ndarray:
+    """(..., 4) RGBA for integer labels; values outside the table are transparent."""
+    idx = values.astype(np.int64, copy=False)
+    idx = np.where((idx < 0) | (idx >= len(colors)), 0, idx)
+    return colors[idx]
+
+
+# ----------------------------------------------------------------------------- reslicing
+
+
+def _plane_in_ijk(layer: Layer, geometry: SliceGeometry) -> np.ndarray:
+    """4x4: continuous pixel coordinates (u, v, 0, 1) -> continuous IJK of ``layer``."""
+    return np.linalg.inv(np.asarray(layer.ijk_to_ras, dtype=float)) @ geometry.pixel_to_ras()
+
+
+def _aligned_axis(m: np.ndarray) -> int | None:
+    """The IJK axis that stays constant over the image, if the plane is a voxel plane."""
+    for axis in range(3):
+        if abs(m[axis, 0]) < _EPS and abs(m[axis, 1]) < _EPS:
+            others = [a for a in range(3) if a != axis]
+            # each remaining axis must vary along the image: the slab maps affinely
+            if abs(np.linalg.det(m[np.ix_(others, [0, 1])])) > _EPS:
+                return axis
+    return None
+
+
+def _slab(array: np.ndarray, axis: int, index: int) -> np.ndarray:
+    """2-D slab at IJK ``index`` along IJK ``axis``; rows = the higher, columns = the lower axis."""
+    return np.take(array, index, axis=2 - axis)
+
+
+def reslice_layer(layer: Layer, geometry: SliceGeometry) -> Image.Image:
+    """A layer on the view plane: ``LA`` (grey + coverage) for scalars, ``RGBA`` for labels."""
+    m = _plane_in_ijk(layer, geometry)
+    axis = _aligned_axis(m)
+    if axis is not None:
+        return _reslice_aligned(layer, geometry, m, axis)
+    return _reslice_general(layer, geometry, m)
+
+
+def _reslice_aligned(
+    layer: Layer, geometry: SliceGeometry, m: np.ndarray, axis: int
+) -> Image.Image:
+    w, h = geometry.size
+    n = layer.array.shape[2 - axis]
+    c = float(m[axis, 3])
+    label = layer.is_label
+    mode = "RGBA" if label else "LA"
+    if not -0.5 - 1e-6 <= c <= n - 0.5 + 1e-6:
+        return Image.new(mode, (w, h))
+    interpolate = layer.interpolate and not label
+    lower = min(max(int(np.floor(c)), 0), n - 1)
+    frac = c - lower
+    if interpolate and frac > 1e-3 and lower + 1 < n:
+        s0 = _slab(layer.array, axis, lower).astype(np.float32)
+        s1 = _slab(layer.array, axis, lower + 1).astype(np.float32)
+        grey = _apply_window_level(s0 + (s1 - s0) * np.float32(frac), layer.window, layer.level)
+    else:
+        slab = _slab(layer.array, axis, min(max(int(np.floor(c + 0.5)), 0), n - 1))
+        if label:
+            grey = None
+            rgba = label_colors(slab, layer.colors)  # type: ignore[arg-type]
+        else:
+            grey = window_level(slab, layer.window, layer.level)
+    if grey is not None:
+        rgba = np.empty(grey.shape + (2,), dtype=np.uint8)
+        rgba[..., 0] = grey
+        rgba[..., 1] = 255
+    source = Image.fromarray(np.ascontiguousarray(rgba))
+    col, row = sorted(a for a in range(3) if a != axis)
+    # Pillow: input (x, y) = affine(output (x, y)), both in continuous pixel coordinates.
+    data = (m[col, 0], m[col, 1], m[col, 3] + 0.5, m[row, 0], m[row, 1], m[row, 3] + 0.5)
+    resample = Image.Resampling.BILINEAR if interpolate else Image.Resampling.NEAREST
+    return source.transform((w, h), Image.Transform.AFFINE, data, resample=resample)
+
+
+def _reslice_general(layer: Layer, geometry: SliceGeometry, m: np.ndarray) -> Image.Image:
+    from scipy.ndimage import map_coordinates
+
+    w, h = geometry.size
+    u = np.arange(w, dtype=np.float64) + 0.5
+    v = np.arange(h, dtype=np.float64) + 0.5
+    ijk = (
+        m[:3, 0, None, None] * u[None, None, :]
+        + m[:3, 1, None, None] * v[None, :, None]
+        + m[:3, 3, None, None]
+    )  # (3, h, w)
+    shape_ijk = layer.array.shape[::-1]
+    inside = np.ones((h, w), dtype=bool)
+    for a in range(3):
+        inside &= (ijk[a] >= -0.5) & (ijk[a] <= shape_ijk[a] - 0.5)
+    coords = np.stack([ijk[2], ijk[1], ijk[0]]).astype(np.float32)  # numpy (k, j, i) order
+    if layer.is_label:
+        values = map_coordinates(layer.array, coords, order=0, mode="nearest")
+        rgba = label_colors(values, layer.colors)  # type: ignore[arg-type]
+        rgba[~inside] = 0
+        return Image.fromarray(np.ascontiguousarray(rgba))
+    order = 1 if layer.interpolate else 0
+    values = map_coordinates(
+        layer.array, coords, order=order, mode="nearest", output=np.float32, prefilter=False
+    )
+    out = np.empty((h, w, 2), dtype=np.uint8)
+    out[..., 0] = _apply_window_level(values, layer.window, layer.level)
+    out[..., 1] = np.where(inside, 255, 0)
+    out[..., 0][~inside] = 0
+    return Image.fromarray(out)
+
+
+# ----------------------------------------------------------------------------- compositing
+
+
+def render_slice(geometry: SliceGeometry, layers: SliceLayers) -> Image.Image:
+    """Composite background, foreground (opacity) and label (opacity, outline) on the plane.
+
+    Returns ``L`` when only a grey background is shown (smaller and faster to encode), else
+    ``RGB``. Outside every volume the image is black, as in Slicer.
+    """
+    w, h = geometry.size
+    base: Image.Image | None = None
+    if layers.background is not None:
+        bg = reslice_layer(layers.background, geometry)
+        base = bg.getchannel(0) if bg.mode == "LA" else bg.convert("RGB")
+    if layers.foreground is None and layers.label is None and not layers.glyphs:
+        return base if base is not None else Image.new("L", (w, h))
+    out = (
+        np.zeros((h, w, 3), dtype=np.float32)
+        if base is None
+        else np.asarray(base.convert("RGB"), dtype=np.float32)
+    )
+    if layers.foreground is not None and layers.foreground.opacity > 0:
+        fg = np.asarray(reslice_layer(layers.foreground, geometry))
+        colour = fg[..., :1] if fg.shape[-1] == 2 else fg[..., :3]
+        alpha = fg[..., -1:].astype(np.float32) * (layers.foreground.opacity / 255.0)
+        out += (colour.astype(np.float32) - out) * alpha
+    if layers.label is not None and layers.label.opacity > 0:
+        lab = np.asarray(reslice_layer(layers.label, geometry))
+        alpha = lab[..., 3].astype(np.float32)
+        if layers.label.outline:
+            alpha = np.where(_outline_mask(lab), alpha, 0.0)
+        alpha = alpha[..., None] * (layers.label.opacity / 255.0)
+        out += (lab[..., :3].astype(np.float32) - out) * alpha
+    image = Image.fromarray(np.clip(out + 0.5, 0, 255).astype(np.uint8))
+    if layers.glyphs:
+        draw_glyphs(image, geometry, layers.glyphs)
+    return image
+
+
+def _outline_mask(rgba: np.ndarray) -> np.ndarray:
+    """True on label pixels that touch a pixel of another colour (4-neighbourhood)."""
+    packed = rgba.view(np.uint32)[..., 0] if rgba.flags["C_CONTIGUOUS"] else None
+    if packed is None:
+        packed = np.ascontiguousarray(rgba).view(np.uint32)[..., 0]
+    edge = np.zeros(packed.shape, dtype=bool)
+    edge[1:, :] |= packed[1:, :] != packed[:-1, :]
+    edge[:-1, :] |= packed[:-1, :] != packed[1:, :]
+    edge[:, 1:] |= packed[:, 1:] != packed[:, :-1]
+    edge[:, :-1] |= packed[:, :-1] != packed[:, 1:]
+    edge[0, :] = edge[-1, :] = True
+    edge[:, 0] = edge[:, -1] = True
+    return edge
+
+
+def draw_glyphs(image: Image.Image, geometry: SliceGeometry, glyphs: Sequence[Glyph]) -> None:
+    """Draw fiducials within half a glyph of the plane as circles with their labels."""
+    if not glyphs:
+        return
+    draw = ImageDraw.Draw(image)
+    pixels = geometry.ras_to_pixel(np.array([g.position for g in glyphs], dtype=float))
+    s = geometry.spacing
+    for glyph, (col, row, dist) in zip(glyphs, pixels, strict=True):
+        radius_mm = glyph.size_mm / 2.0
+        if abs(dist) > max(radius_mm, s / 2):
+            continue
+        r = max(2.0, (radius_mm**2 - min(dist**2, radius_mm**2)) ** 0.5 / s)
+        rgb = tuple(int(round(c * 255)) for c in glyph.color)
+        x, y = col + 0.5, row + 0.5
+        draw.ellipse((x - r, y - r, x + r, y + r), outline=rgb, width=2)
+        if glyph.label:
+            draw.text((x + r + 2, y - r - 2), glyph.label, fill=rgb)

@@ -1,0 +1,309 @@
+"""3-D view rendering with VTK offscreen (EGL), on one dedicated render thread.
+
+VTK is not thread-safe, so every VTK call runs on a single worker thread fed by a queue (a
+one-thread executor); callers block on the result. The render window is created once
+(``VTK_DEFAULT_OPENGL_WINDOW=vtkEGLRenderWindow`` is set before ``import vtk``). Volume
+rendering uses the CPU ray-cast mapper (``vtkFixedPointVolumeRayCastMapper``), which beats the
+GPU mapper on software GL. If VTK is missing or no GL context can be made,
+:func:`make_renderer` falls back to the numpy ray caster in :mod:`voxweb.render.raycast`.
+This module draws a :class:`ThreeDScene` snapshot; it never touches the scene itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from voxweb.render.surfaces import Surface, box_lines
+from voxweb.scene.views import Camera
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class VolumeLayer:
+    """A volume to show by volume rendering: data, geometry and transfer-function inputs."""
+
+    key: tuple
+    array: np.ndarray
+    ijk_to_ras: np.ndarray
+    window: float
+    level: float
+    preset: str = "auto"  # auto, mr, ct
+
+    def resolved_preset(self) -> str:
+        if self.preset in ("mr", "ct"):
+            return self.preset
+        return "ct" if self.level - self.window / 2 < -200 else "mr"
+
+
+@dataclass
+class ThreeDScene:
+    """Everything a 3-D view shows, snapshotted from the scene."""
+
+    background: tuple[float, float, float]
+    volume: VolumeLayer | None = None
+    surfaces: list[Surface] = field(default_factory=list)
+    box: np.ndarray | None = None  # RAS bounds to outline, or None
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    size: tuple[int, int] = (512, 512)
+    quality: str = "fast"  # fast | full
+    mode: str = "composite"  # composite | mip
+
+
+def transfer_points(layer: VolumeLayer) -> tuple[list[tuple[float, float]], list[tuple]]:
+    """(opacity points, colour points) for a preset, scaled to the volume's window/level."""
+    lo = layer.level - layer.window / 2
+    hi = layer.level + layer.window / 2
+    if layer.resolved_preset() == "ct":
+        opacity = [(-1000.0, 0.0), (150.0, 0.0), (300.0, 0.15), (1200.0, 0.6), (3000.0, 0.8)]
+        colour = [(-1000.0, 0.3, 0.3, 1.0), (150.0, 0.55, 0.25, 0.15), (300.0, 0.9, 0.8, 0.6),
+                  (1200.0, 1.0, 1.0, 0.95)]  # fmt: skip
+        return opacity, colour
+    span = hi - lo
+    opacity = [(lo, 0.0), (lo + 0.2 * span, 0.0), (lo + 0.45 * span, 0.08), (hi, 0.5)]
+    colour = [(lo, 0.0, 0.0, 0.0), (lo + 0.3 * span, 0.55, 0.3, 0.2), (lo + 0.6 * span, 0.9, 0.75, 0.6),
+              (hi, 1.0, 1.0, 1.0)]  # fmt: skip
+    return opacity, colour
+
+
+class VtkRenderer:
+    """Owns the VTK render window; all VTK work happens on its single thread."""
+
+    name = "vtk"
+
+    def __init__(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vtk-render")
+        self._volumes: OrderedDict[tuple, object] = OrderedDict()
+        self._actors: OrderedDict[tuple, object] = OrderedDict()
+        self._executor.submit(self._start).result(timeout=60)
+
+    # --- on the render thread ----------------------------------------------------------
+
+    def _start(self) -> None:
+        os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+        import vtkmodules.vtkRenderingVolumeOpenGL2  # noqa: F401  (volume mapper factories)
+        from vtkmodules import vtkRenderingCore as rc
+        from vtkmodules import vtkRenderingOpenGL2  # noqa: F401  (the OpenGL backend)
+
+        self.rc = rc
+        window = rc.vtkRenderWindow()
+        window.SetOffScreenRendering(1)
+        window.SetSize(64, 64)
+        renderer = rc.vtkRenderer()
+        window.AddRenderer(renderer)
+        window.Render()
+        if not window.SupportsOpenGL():
+            raise RuntimeError("VTK could not create an OpenGL context")
+        self.window, self.renderer = window, renderer
+        logger.info("VTK renderer ready (%s)", type(window).__name__)
+
+    def _volume_prop(self, layer: VolumeLayer, options: RenderOptions):
+        from vtkmodules.util import numpy_support
+        from vtkmodules.vtkCommonDataModel import vtkImageData, vtkPiecewiseFunction
+        from vtkmodules.vtkCommonMath import vtkMatrix4x4
+        from vtkmodules.vtkRenderingCore import (
+            vtkColorTransferFunction,
+            vtkVolume,
+            vtkVolumeProperty,
+        )
+        from vtkmodules.vtkRenderingVolume import vtkFixedPointVolumeRayCastMapper
+
+        key = (layer.key, options.quality, options.mode)
+        found = self._volumes.get(key)
+        if found is not None:
+            self._volumes.move_to_end(key)
+            return found
+        array = np.ascontiguousarray(layer.array)
+        if array.dtype.kind == "f" or array.dtype.itemsize > 2:
+            array = array.astype(np.float32)
+        image = vtkImageData()
+        nk, nj, ni = array.shape
+        image.SetDimensions(ni, nj, nk)
+        scalars = numpy_support.numpy_to_vtk(array.reshape(-1), deep=False)
+        image.GetPointData().SetScalars(scalars)
+        image._keep = array  # the VTK array borrows this buffer
+        mapper = vtkFixedPointVolumeRayCastMapper()
+        mapper.SetInputData(image)
+        mapper.SetAutoAdjustSampleDistances(0)
+        full = options.quality == "full"
+        mapper.SetImageSampleDistance(1.0 if full else 1.5)
+        mapper.SetSampleDistance(0.5 if full else 1.0)
+        if options.mode == "mip":
+            mapper.SetBlendModeToMaximumIntensity()
+        prop = vtkVolumeProperty()
+        opacity, colour = transfer_points(layer)
+        otf, ctf = vtkPiecewiseFunction(), vtkColorTransferFunction()
+        if options.mode == "mip":
+            lo, hi = layer.level - layer.window / 2, layer.level + layer.window / 2
+            otf.AddPoint(lo, 0.0)
+            otf.AddPoint(hi, 1.0)
+            ctf.AddRGBPoint(lo, 0, 0, 0)
+            ctf.AddRGBPoint(hi, 1, 1, 1)
+        else:
+            for x, a in opacity:
+                otf.AddPoint(x, a)
+            for x, r, g, b in colour:
+                ctf.AddRGBPoint(x, r, g, b)
+            prop.ShadeOn()
+            prop.SetAmbient(0.3)
+            prop.SetDiffuse(0.7)
+            prop.SetSpecular(0.2)
+        prop.SetScalarOpacity(otf)
+        prop.SetColor(ctf)
+        prop.SetInterpolationTypeToLinear()
+        volume = vtkVolume()
+        volume.SetMapper(mapper)
+        volume.SetProperty(prop)
+        matrix = vtkMatrix4x4()
+        for r in range(4):
+            for c in range(4):
+                matrix.SetElement(r, c, float(layer.ijk_to_ras[r][c]))
+        volume.SetUserMatrix(matrix)
+        self._volumes[key] = volume
+        while len(self._volumes) > 4:
+            self._volumes.popitem(last=False)
+        return volume
+
+    def _surface_actor(self, surface: Surface):
+        from vtkmodules.util import numpy_support
+        from vtkmodules.vtkCommonCore import vtkPoints
+        from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkPolyData
+        from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper
+
+        found = self._actors.get(surface.key)
+        if found is not None:
+            self._actors.move_to_end(surface.key)
+            return found
+        poly = vtkPolyData()
+        points = vtkPoints()
+        points.SetData(
+            numpy_support.numpy_to_vtk(
+                np.ascontiguousarray(surface.vertices, dtype=np.float64), deep=True
+            )
+        )
+        poly.SetPoints(points)
+        cells = vtkCellArray()
+        offsets = np.arange(0, 3 * len(surface.faces) + 1, 3, dtype=np.int64)
+        cells.SetData(
+            numpy_support.numpy_to_vtkIdTypeArray(offsets, deep=True),
+            numpy_support.numpy_to_vtkIdTypeArray(
+                np.ascontiguousarray(surface.faces.reshape(-1), dtype=np.int64), deep=True
+            ),
+        )
+        poly.SetPolys(cells)
+        normals = numpy_support.numpy_to_vtk(
+            np.ascontiguousarray(surface.normals, dtype=np.float32), deep=True
+        )
+        poly.GetPointData().SetNormals(normals)
+        mapper = vtkPolyDataMapper()
+        mapper.SetInputData(poly)
+        actor = vtkActor()
+        actor.SetMapper(mapper)
+        actor.GetProperty().SetColor(*surface.color)
+        actor.GetProperty().SetOpacity(surface.opacity)
+        self._actors[surface.key] = actor
+        while len(self._actors) > 256:
+            self._actors.popitem(last=False)
+        return actor
+
+    def _box_actor(self, bounds: np.ndarray):
+        from vtkmodules.vtkFiltersSources import vtkOutlineSource
+        from vtkmodules.vtkRenderingCore import vtkActor, vtkPolyDataMapper
+
+        source = vtkOutlineSource()
+        source.SetBounds(*[float(v) for v in bounds])
+        mapper = vtkPolyDataMapper()
+        mapper.SetInputConnection(source.GetOutputPort())
+        actor = vtkActor()
+        actor.SetMapper(mapper)
+        actor.GetProperty().SetColor(1.0, 1.0, 1.0)
+        return actor
+
+    def _render(self, scene: ThreeDScene, camera: Camera, options: RenderOptions) -> np.ndarray:
+        from vtkmodules.util import numpy_support
+        from vtkmodules.vtkRenderingCore import vtkWindowToImageFilter
+
+        renderer, window = self.renderer, self.window
+        renderer.RemoveAllViewProps()
+        renderer.SetBackground(*scene.background)
+        if scene.volume is not None:
+            renderer.AddVolume(self._volume_prop(scene.volume, options))
+        for surface in scene.surfaces:
+            if len(surface.faces):
+                renderer.AddActor(self._surface_actor(surface))
+        if scene.box is not None:
+            renderer.AddActor(self._box_actor(scene.box))
+        cam = renderer.GetActiveCamera()
+        cam.SetPosition(*camera.position)
+        cam.SetFocalPoint(*camera.focal_point)
+        cam.SetViewUp(*camera.view_up)
+        cam.SetViewAngle(camera.view_angle)
+        renderer.ResetCameraClippingRange()
+        w, h = options.size
+        window.SetSize(w, h)
+        window.Render()
+        grab = vtkWindowToImageFilter()
+        grab.SetInput(window)
+        grab.SetInputBufferTypeToRGB()
+        grab.ReadFrontBufferOff()
+        grab.Update()
+        out = grab.GetOutput()
+        dims = out.GetDimensions()
+        pixels = numpy_support.vtk_to_numpy(out.GetPointData().GetScalars())
+        image = pixels.reshape(dims[1], dims[0], -1)[::-1, :, :3]
+        return np.ascontiguousarray(image)
+
+    # --- from any thread ---------------------------------------------------------------
+
+    def render(self, scene: ThreeDScene, camera: Camera, options: RenderOptions) -> np.ndarray:
+        """(h, w, 3) uint8 RGB, row 0 on top."""
+        return self._executor.submit(self._render, scene, camera, options).result(timeout=120)
+
+
+_renderer_lock = threading.Lock()
+_vtk_renderer: VtkRenderer | None = None
+_vtk_failed: str | None = None
+
+
+def make_renderer(backend: str = "auto"):
+    """The renderer for ``backend`` (``auto``, ``vtk`` or ``numpy``); ``auto`` falls back to
+    numpy when VTK cannot start. One VTK renderer per process."""
+    global _vtk_renderer, _vtk_failed
+    from voxweb.render.raycast import NumpyRenderer
+
+    if backend == "numpy":
+        return NumpyRenderer()
+    with _renderer_lock:
+        if _vtk_renderer is None and _vtk_failed is None:
+            try:
+                _vtk_renderer = VtkRenderer()
+            except Exception as exc:  # no vtk wheel, no EGL, no GL context...
+                _vtk_failed = f"{type(exc).__name__}: {exc}"
+                logger.warning(
+                    "VTK rendering unavailable (%s); using the numpy ray caster", _vtk_failed
+                )
+        if _vtk_renderer is not None:
+            return _vtk_renderer
+    if backend == "vtk":
+        raise RuntimeError(f"VTK rendering is unavailable: {_vtk_failed}")
+    return NumpyRenderer()
+
+
+__all__ = [
+    "RenderOptions",
+    "ThreeDScene",
+    "VolumeLayer",
+    "VtkRenderer",
+    "box_lines",
+    "make_renderer",
+]
