@@ -37,7 +37,5 @@ def voxweb(tmp_path):
 @pytest.fixture(scope="module")
 def shared_server(tmp_path_factory):
     """One default server for a module of read-only tests."""
-    proc = VoxwebProcess(tmp_path_factory.mktemp("shared"), [])
-    proc.start()
-    yield proc
-    proc.stop()
+    with VoxwebProcess(tmp_path_factory.mktemp("shared"), []) as proc:
+        yield proc

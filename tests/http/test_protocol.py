@@ -7,15 +7,13 @@ import json
 
 import pytest
 
+from tests.support.server import VoxwebProcess
+
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from tests.support.server import VoxwebProcess
-
-    proc = VoxwebProcess(tmp_path_factory.mktemp("proto"), [])
-    proc.start()
-    yield proc
-    proc.stop()
+    with VoxwebProcess(tmp_path_factory.mktemp("proto"), []) as proc:
+        yield proc
 
 
 def test_http_1_0_request_is_answered_and_closed(server):

@@ -8,14 +8,14 @@ import time
 import pytest
 import requests
 
+from tests.support.server import VoxwebProcess
+
 ALLOWED = "https://viewer.example"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from tests.support.server import VoxwebProcess
-
-    proc = VoxwebProcess(
+    with VoxwebProcess(
         tmp_path_factory.mktemp("sec"),
         [
             "--cors-origin",
@@ -27,10 +27,8 @@ def server(tmp_path_factory):
             "--body-timeout",
             "1",
         ],
-    )
-    proc.start()
-    yield proc
-    proc.stop()
+    ) as proc:
+        yield proc
 
 
 VERSION = "/slicer/system/version"

@@ -8,20 +8,16 @@ import time
 
 import pytest
 
-from tests.support.server import wait_for
+from tests.support.server import VoxwebProcess, wait_for
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from tests.support.server import VoxwebProcess
-
-    proc = VoxwebProcess(
+    with VoxwebProcess(
         tmp_path_factory.mktemp("exec"),
         ["--auth", "none", "--enable-exec", "--exec-timeout", "2", "--no-sample-download"],
-    )
-    proc.start()
-    yield proc
-    proc.stop()
+    ) as proc:
+        yield proc
 
 
 def run(server, code: str, **kwargs):

@@ -7,6 +7,8 @@ import io
 import pytest
 from PIL import Image
 
+from tests.support.server import VoxwebProcess
+
 VERSION_KEYS = [
     ("applicationName", str),
     ("applicationDisplayName", str),
@@ -32,12 +34,8 @@ VERSION_KEYS = [
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from tests.support.server import VoxwebProcess
-
-    proc = VoxwebProcess(tmp_path_factory.mktemp("slicer"), [])
-    proc.start()
-    yield proc
-    proc.stop()
+    with VoxwebProcess(tmp_path_factory.mktemp("slicer"), []) as proc:
+        yield proc
 
 
 def test_version_object_has_slicers_keys_in_order_and_types(server):

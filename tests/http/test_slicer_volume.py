@@ -9,6 +9,7 @@ import nrrd
 import numpy as np
 import pytest
 
+from tests.support.server import VoxwebProcess
 from tests.support.volumes import LPS_TO_RAS, nrrd_header_for, oblique_ijk_to_ras, ramp
 
 DTYPES = ["uint8", "int16", "uint16", "int32", "float32", "float64"]
@@ -23,12 +24,8 @@ GEOMETRIES = {
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from tests.support.server import VoxwebProcess
-
-    proc = VoxwebProcess(tmp_path_factory.mktemp("volume"), [])
-    proc.start()
-    yield proc
-    proc.stop()
+    with VoxwebProcess(tmp_path_factory.mktemp("volume"), []) as proc:
+        yield proc
 
 
 def nrrd_bytes(array, ijk_to_ras, space="left-posterior-superior", encoding="raw") -> bytes:

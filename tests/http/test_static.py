@@ -7,6 +7,8 @@ import os
 import pytest
 import requests
 
+from tests.support.server import VoxwebProcess
+
 SECRET = "top-secret-outside-the-docroot"
 
 
@@ -33,12 +35,8 @@ def site(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(site, tmp_path_factory):
-    from tests.support.server import VoxwebProcess
-
-    proc = VoxwebProcess(tmp_path_factory.mktemp("staticdata"), ["--docroot", str(site)])
-    proc.start()
-    yield proc
-    proc.stop()
+    with VoxwebProcess(tmp_path_factory.mktemp("staticdata"), ["--docroot", str(site)]) as proc:
+        yield proc
 
 
 def raw_get(server, target: str, method: str = "GET", version: str = "HTTP/1.1") -> bytes:

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.support.server import VoxwebProcess
 from voxweb.io.errors import FileFormatError
 from voxweb.io.nrrd import read_displacement_field, read_volume
 from voxweb.io.segmentation import read_segmentation
@@ -82,15 +83,11 @@ def test_header_text_garbage(text):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from tests.support.server import VoxwebProcess
-
-    proc = VoxwebProcess(
+    with VoxwebProcess(
         tmp_path_factory.mktemp("fuzz"), ["--auth", "none", "--no-sample-download"]
-    )
-    proc.start()
-    proc.post("/slicer/volume?id=Keep", data=VALID["raw"])
-    yield proc
-    proc.stop()
+    ) as proc:
+        proc.post("/slicer/volume?id=Keep", data=VALID["raw"])
+        yield proc
 
 
 ROUTES = [

@@ -464,25 +464,20 @@ def _little_endian_bytes(array: np.ndarray) -> memoryview:
 _LITTLE = np.little_endian
 
 
-def slicer_volume_header(node: ScalarVolume) -> bytes:
-    """The NRRD header Slicer's ``GET /slicer/volume`` sends (spec §4.8), with the true type.
-
-    Slicer itself writes only ``short`` or ``double`` (casting everything else); this keeps the
-    dtype, so for int16/float64 volumes the header is byte-identical to Slicer's.
-    """
-    m = np.asarray(node.ijk_to_ras, dtype=float)
-    k, j, i = node.array.shape
+def _slicer_layout_header(dtype: np.dtype, ijk_to_ras: np.ndarray, sizes: str, vector: bool) -> bytes:
+    """The header layout of Slicer's /volume and /gridTransform replies (LPS, raw, little)."""
+    m = np.asarray(ijk_to_ras, dtype=float)
     directions = " ".join(_vec((-m[0, c], -m[1, c], m[2, c])) for c in range(3))
     lines = [
         "NRRD0004",
         "# Complete NRRD file format specification at:",
         "# http://teem.sourceforge.net/nrrd/format.html",
-        f"type: {nrrd_type_name(node.array.dtype)}",
-        "dimension: 3",
+        f"type: {nrrd_type_name(dtype)}",
+        f"dimension: {4 if vector else 3}",
         "space: left-posterior-superior",
-        f"sizes: {i} {j} {k}",
-        f"space directions: {directions}",
-        "kinds: domain domain domain",
+        f"sizes: {sizes}",
+        f"space directions: {'none ' if vector else ''}{directions}",
+        f"kinds: {'vector ' if vector else ''}domain domain domain",
         "endian: little",
         "encoding: raw",
         f"space origin: {_vec((-m[0, 3], -m[1, 3], m[2, 3]))}",
@@ -490,6 +485,16 @@ def slicer_volume_header(node: ScalarVolume) -> bytes:
         "",
     ]
     return "\n".join(lines).encode("ascii")
+
+
+def slicer_volume_header(node: ScalarVolume) -> bytes:
+    """The NRRD header Slicer's ``GET /slicer/volume`` sends (spec §4.8), with the true type.
+
+    Slicer itself writes only ``short`` or ``double`` (casting everything else); this keeps the
+    dtype, so for int16/float64 volumes the header is byte-identical to Slicer's.
+    """
+    k, j, i = node.array.shape
+    return _slicer_layout_header(node.array.dtype, node.ijk_to_ras, f"{i} {j} {k}", vector=False)
 
 
 def slicer_volume_payload(node: ScalarVolume) -> tuple[bytes, memoryview]:
@@ -506,26 +511,8 @@ def slicer_grid_transform_header(node: GridTransform) -> bytes:
     Differences from Slicer (deliberate): ``space directions`` starts with ``none`` for the
     vector axis, the full direction matrix is written, and ``type`` is the real dtype.
     """
-    m = np.asarray(node.ijk_to_ras, dtype=float)
     k, j, i, _ = node.displacement.shape
-    directions = " ".join(_vec((-m[0, c], -m[1, c], m[2, c])) for c in range(3))
-    lines = [
-        "NRRD0004",
-        "# Complete NRRD file format specification at:",
-        "# http://teem.sourceforge.net/nrrd/format.html",
-        f"type: {nrrd_type_name(node.displacement.dtype)}",
-        "dimension: 4",
-        "space: left-posterior-superior",
-        f"sizes: 3 {i} {j} {k}",
-        f"space directions: none {directions}",
-        "kinds: vector domain domain domain",
-        "endian: little",
-        "encoding: raw",
-        f"space origin: {_vec((-m[0, 3], -m[1, 3], m[2, 3]))}",
-        "",
-        "",
-    ]
-    return "\n".join(lines).encode("ascii")
+    return _slicer_layout_header(node.displacement.dtype, node.ijk_to_ras, f"3 {i} {j} {k}", vector=True)
 
 
 def slicer_grid_transform_payload(node: GridTransform) -> tuple[bytes, memoryview]:
