@@ -130,6 +130,7 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
         "Linux). Saves the page faults of every large upload and render buffer",
     )
 
+
 def _serve(args: argparse.Namespace) -> int:
     from voxweb.server import PortUnavailableError, Server, reuse_large_allocations
 
@@ -152,6 +153,122 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dicom_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("dicom", help="DICOM database tools (import, check)")
+    p.add_argument(
+        "--data-dir", metavar="DIR", help="data dir holding the database (default: per-user)"
+    )
+    p.add_argument("--config", metavar="FILE", help="TOML settings file (for data_dir)")
+    dsub = p.add_subparsers(dest="dicom_command", required=True)
+    imp = dsub.add_parser(
+        "import",
+        help="import files, folders, zip files and DICOMDIRs",
+        description="Import DICOM files into the database. Folders are walked recursively; "
+        "zip files and DICOMDIRs are read. Identical duplicates are skipped; an instance "
+        "with a known SOPInstanceUID but different bytes is refused unless --replace.",
+    )
+    imp.add_argument("paths", nargs="+", metavar="PATH")
+    imp.add_argument(
+        "--link", action="store_true", help="reference files in place instead of copying them"
+    )
+    imp.add_argument(
+        "--replace", action="store_true", help="replace instances whose content changed"
+    )
+    imp.add_argument("--quiet", action="store_true", help="no progress display")
+    imp.set_defaults(func=_dicom_import)
+    chk = dsub.add_parser("check", help="verify the index against the stored files")
+    chk.add_argument("--repair", action="store_true", help="fix what the check finds")
+    chk.add_argument(
+        "--min-age",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="leave files younger than this alone (an ingest may be writing them; default 60)",
+    )
+    chk.set_defaults(func=_dicom_check)
+
+
+def _open_dicom_database(args: argparse.Namespace):  # noqa: ANN202
+    from voxweb.dicom import DicomDatabase
+
+    flags = {"data_dir": args.data_dir} if args.data_dir else {}
+    settings = Settings.load(flags, config_file=args.config)
+    return DicomDatabase(settings.resolved_data_dir())
+
+
+def _dicom_import(args: argparse.Namespace) -> int:
+    import time
+    import warnings
+
+    from voxweb.dicom.ingest import _iter_sources
+
+    logging.getLogger("pydicom").setLevel(logging.ERROR)  # the error report says it all
+    warnings.filterwarnings("ignore", module="pydicom")
+    db = _open_dicom_database(args)
+    show = not args.quiet
+    total = sum(1 for _ in _iter_sources(args.paths)) if show else 0
+    counts = {"stored": 0, "replaced": 0, "duplicate": 0, "failed": 0}
+    last = [0.0]
+
+    def progress(done: int, result) -> None:  # noqa: ANN001
+        counts[result.status] = counts.get(result.status, 0) + 1
+        now = time.monotonic()
+        if show and (now - last[0] > 0.2 or done == total):
+            last[0] = now
+            width = 30
+            filled = int(width * done / total) if total else width
+            print(
+                f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} files  "
+                f"stored {counts['stored']}  duplicates {counts['duplicate']}  "
+                f"failed {counts['failed']}",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    try:
+        report = db.import_paths(
+            args.paths,
+            link=args.link,
+            policy="replace" if args.replace else None,
+            progress=progress,
+        )
+    finally:
+        db.close()
+    if show:
+        print(file=sys.stderr)
+    print(
+        f"imported {report.stored} new, {report.replaced} replaced, "
+        f"{report.duplicates} duplicates, {report.failed} failed ({report.total} files)"
+    )
+    for source, reason in report.errors:
+        print(f"  failed: {source}: {reason}", file=sys.stderr)
+    return 1 if report.failed else 0
+
+
+def _dicom_check(args: argparse.Namespace) -> int:
+    db = _open_dicom_database(args)
+    try:
+        rep = db.check(repair=args.repair, min_age_s=args.min_age)
+    finally:
+        db.close()
+    print(f"{rep.instances} instances indexed")
+    for label, items in (
+        ("missing file", rep.missing),
+        ("size mismatch", rep.size_mismatch),
+        ("orphan file", rep.orphans),
+        ("temporary file", rep.temp_files),
+    ):
+        for item in items:
+            print(f"  {label}: {item}")
+    for line in rep.repaired:
+        print(f"  repaired: {line}")
+    if rep.ok:
+        print("index and storage agree")
+        return 0
+    return 0 if args.repair else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="voxweb", description="Headless medical-imaging application server."
@@ -159,6 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"voxweb {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     _serve_parser(sub)
+    _dicom_parser(sub)
     return parser
 
 

@@ -8,11 +8,16 @@ come from the index (one query each); only frame/bulk bytes and whole files touc
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
+import sqlite3
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +46,24 @@ class ByteRanges:
         return sum(n for _, n in self.ranges)
 
 
+_LOCATOR_SQL = (
+    "SELECT i.path AS path, i.transfer_syntax_uid AS transfer_syntax_uid, i.frames AS frames, "
+    "i.bulk AS bulk, i.number_of_frames AS number_of_frames, i.rows AS rows, "
+    "i.file_size AS file_size FROM instances i "
+    "JOIN series r ON r.pk = i.series_fk JOIN studies s ON s.pk = i.study_fk "
+    "WHERE i.sop_uid = ? AND s.study_uid = ? AND r.series_uid = ?"
+)
+
+
+_CACHE_ENTRIES = 256  # QIDO answers kept
+_CACHE_MAX_ENTRY = 4 << 20  # larger answers are not cached
+
+
+@lru_cache(maxsize=4096)
+def _frame_table(frames_json: str | None) -> list[list[tuple[int, int]]] | None:
+    return loads_frames(frames_json)
+
+
 class DicomDatabase:
     """A DICOM database under ``<data_dir>/dicom`` (store + SQL index)."""
 
@@ -58,9 +81,26 @@ class DicomDatabase:
         self.index = Index(index_url or (self.root / "index.sqlite"))
         self.duplicate_policy = duplicate_policy
         self.bulk_threshold = bulk_threshold
+        self._local = threading.local()
+        self._raw_lock = threading.Lock()
+        self._raw_conns: list[sqlite3.Connection] = []
+        self._cache_lock = threading.Lock()
+        self._qido_cache: OrderedDict[tuple[Any, ...], tuple[int, bytes]] = OrderedDict()
+        self._version_conn: sqlite3.Connection | None = None
 
     def close(self) -> None:
         """Release database connections."""
+        with self._raw_lock:
+            for conn in self._raw_conns:
+                with contextlib.suppress(sqlite3.ProgrammingError):  # its thread is gone
+                    conn.close()
+            self._raw_conns.clear()
+        with self._cache_lock:
+            if self._version_conn is not None:
+                self._version_conn.close()
+                self._version_conn = None
+            self._qido_cache.clear()
+        self._local = threading.local()
         self.index.close()
 
     # -- ingest --------------------------------------------------------------------------
@@ -122,6 +162,57 @@ class DicomDatabase:
         return _query.search(
             self.index, "instance", params, study_uid=study_uid, series_uid=series_uid, **kwargs
         )
+
+    def search_json(
+        self,
+        level: str,
+        params: Iterable[tuple[str, str]] = (),
+        *,
+        study_uid: str | None = None,
+        series_uid: str | None = None,
+        base_url: str | None = None,
+    ) -> bytes:
+        """A QIDO-RS answer as JSON bytes, cached until the index changes.
+
+        The cache key is the exact request (level, parameters in order, path UIDs, base URL);
+        an entry is valid while SQLite's ``data_version`` is unchanged, i.e. until any
+        connection of any process commits a write. Other engines are not cached.
+        """
+        pairs = tuple(params)
+        key = (level, pairs, study_uid, series_uid, base_url)
+        version = self._data_version()
+        if version is not None:
+            with self._cache_lock:
+                hit = self._qido_cache.get(key)
+                if hit is not None and hit[0] == version:
+                    self._qido_cache.move_to_end(key)
+                    return hit[1]
+        kwargs: dict[str, Any] = {"base_url": base_url}
+        if level in ("series", "instance"):
+            kwargs["study_uid"] = study_uid
+        if level == "instance":
+            kwargs["series_uid"] = series_uid
+        items = _query.search(self.index, level, pairs, **kwargs)
+        body = json.dumps(items, separators=(",", ":")).encode()
+        if version is not None and len(body) <= _CACHE_MAX_ENTRY:
+            with self._cache_lock:
+                self._qido_cache[key] = (version, body)
+                self._qido_cache.move_to_end(key)
+                while len(self._qido_cache) > _CACHE_ENTRIES:
+                    self._qido_cache.popitem(last=False)
+        return body
+
+    def _data_version(self) -> int | None:
+        """SQLite's change counter seen from one dedicated connection (None: not SQLite)."""
+        with self._cache_lock:
+            if self._version_conn is None:
+                url = self.index.engine.url
+                if not url.drivername.startswith("sqlite") or not url.database:
+                    return None
+                self._version_conn = sqlite3.connect(
+                    url.database, check_same_thread=False, isolation_level=None
+                )
+            return int(self._version_conn.execute("PRAGMA data_version").fetchone()[0])
 
     # -- WADO-RS -------------------------------------------------------------------------
     def metadata_json_text(
@@ -191,16 +282,61 @@ class DicomDatabase:
             raise NotFoundError(f"instance {sop_uid} not found")
         return self.store.resolve(inst.path), inst
 
+    def locator(self, study_uid: str, series_uid: str, sop_uid: str) -> dict[str, Any]:
+        """Path, transfer syntax, frame and bulk tables of one instance: the frames hot path.
+
+        One prepared SQL statement on a pooled connection (no statement building), about ten
+        times cheaper than ``Index.locator_row``. ``NotFoundError`` when unknown.
+        """
+        raw = self._raw_connection()
+        if raw is not None:
+            cur = raw.execute(_LOCATOR_SQL, (sop_uid, study_uid, series_uid))
+            names = [d[0] for d in cur.description]
+            found = cur.fetchone()
+            row = None if found is None else dict(zip(names, found, strict=True))
+        else:
+            with self.index.engine.connect() as conn:
+                res = conn.exec_driver_sql(
+                    _LOCATOR_SQL.replace("?", "%s"), (sop_uid, study_uid, series_uid)
+                ).first()
+            row = None if res is None else res._asdict()
+        if row is None:
+            raise NotFoundError(f"instance {sop_uid} not found in series {series_uid}")
+        return row
+
+    def _raw_connection(self) -> sqlite3.Connection | None:
+        """A per-thread read-only sqlite3 connection for hot reads (None on other engines)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            url = self.index.engine.url
+            if not url.drivername.startswith("sqlite") or not url.database:
+                return None
+            conn = sqlite3.connect(url.database, check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA busy_timeout = 10000")
+            conn.execute("PRAGMA query_only = 1")
+            self._local.conn = conn
+            with self._raw_lock:
+                self._raw_conns.append(conn)
+        return conn
+
     def frame_ranges(
-        self, study_uid: str | None, series_uid: str | None, sop_uid: str, frames: Iterable[int]
+        self,
+        study_uid: str | None,
+        series_uid: str | None,
+        sop_uid: str,
+        frames: Iterable[int],
+        *,
+        row: dict[str, Any] | None = None,
     ) -> list[ByteRanges] | None:
         """Byte ranges of 1-based ``frames`` (native or encapsulated, as stored).
 
         Returns None when the frames cannot be located by offset (deflated files, odd layouts):
         use ``decode_frames`` then. Raises ``NotFoundError`` for unknown instances or frames.
+        ``row`` is a ``locator`` answer already fetched by the caller.
         """
-        row = self.index.locator_row(study_uid, series_uid, sop_uid)
-        table = loads_frames(row["frames"])
+        if row is None:
+            row = self.index.locator_row(study_uid, series_uid, sop_uid)
+        table = _frame_table(row["frames"])
         if table is None:
             if row["rows"] is None and '"7FE00010"' not in (row["bulk"] or ""):
                 raise NotFoundError(f"instance {sop_uid} has no pixel data")

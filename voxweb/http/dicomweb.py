@@ -502,14 +502,7 @@ class DicomWeb:
         series: str | None,
         base: str,
     ) -> bytes:
-        db = self.db
-        if level == "study":
-            items = db.search_studies(params, base_url=base)
-        elif level == "series":
-            items = db.search_series(params, study_uid=study, base_url=base)
-        else:
-            items = db.search_instances(params, study_uid=study, series_uid=series, base_url=base)
-        return json.dumps(items, separators=(",", ":")).encode()
+        return self.db.search_json(level, params, study_uid=study, series_uid=series, base_url=base)
 
     # -- WADO-RS retrieve -----------------------------------------------------------------
     def _retrieve_choice(self, accept: list[MediaRange], one_instance: bool) -> tuple[str, str]:
@@ -606,12 +599,12 @@ class DicomWeb:
         frames: list[int],
     ) -> Reply:
         db = self.db
-        row = db.index.locator_row(study, series, sop)
+        row = db.locator(study, series, sop)
         stored_ts = row["transfer_syntax_uid"]
         native = _frames.is_native(stored_ts)
         stored_media = _frames.frame_media_type(stored_ts)
         single, as_stored, label = _frames_choice(accept, stored_ts, stored_media)
-        locs = db.frame_ranges(study, series, sop, frames)
+        locs = db.frame_ranges(study, series, sop, frames, row=row)
         need_decode = locs is None or (
             not as_stored and (not native or stored_ts == _frames.EXPLICIT_VR_BIG_ENDIAN)
         )
