@@ -109,6 +109,13 @@ def ingest_bytes(
         return IngestResult(
             "failed", reason=str(exc), failure_code=FAILURE_PROCESSING, source=source
         )
+    except Exception as exc:  # pydicom raises many kinds on broken input; none may escape
+        return IngestResult(
+            "failed",
+            reason=f"unreadable DICOM data ({type(exc).__name__}: {exc})",
+            failure_code=FAILURE_PROCESSING,
+            source=source,
+        )
     data = rec.data  # a raw dataset was wrapped into Part 10 by the parser
     result = IngestResult(
         "stored",
