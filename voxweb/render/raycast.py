@@ -29,8 +29,9 @@ _prepared: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
 def _prepare(layer: VolumeLayer, limit: int) -> tuple[np.ndarray, np.ndarray]:
     """(float32 array downsampled by striding, its IJK->RAS)."""
     key = (layer.key, limit)
-    if key in _prepared:
-        return _prepared[key]
+    found = _prepared.get(key)
+    if found is not None:
+        return found
     steps = [max(1, int(np.ceil(n / limit))) for n in layer.array.shape]
     small = np.ascontiguousarray(
         layer.array[:: steps[0], :: steps[1], :: steps[2]], dtype=np.float32
@@ -39,7 +40,10 @@ def _prepare(layer: VolumeLayer, limit: int) -> tuple[np.ndarray, np.ndarray]:
     result = (small, np.asarray(layer.ijk_to_ras, dtype=float) @ scale)
     _prepared[key] = result
     while len(_prepared) > 4:
-        _prepared.popitem(last=False)
+        try:
+            _prepared.popitem(last=False)
+        except KeyError:  # emptied by another thread meanwhile
+            break
     return result
 
 

@@ -498,7 +498,7 @@ class RenderService:
             )
         if len(self._surface_cache) > 256:
             for old in list(self._surface_cache)[:128]:
-                del self._surface_cache[old]
+                self._surface_cache.pop(old, None)
         return out
 
     def gltf(self, widget_index: int = 0, box: bool = False) -> Rendered:

@@ -175,49 +175,102 @@ def _slab(array: np.ndarray, axis: int, index: int) -> np.ndarray:
     return np.take(array, index, axis=2 - axis)
 
 
-def reslice_layer(layer: Layer, geometry: SliceGeometry) -> Image.Image:
-    """A layer on the view plane: ``LA`` (grey + coverage) for scalars, ``RGBA`` for labels."""
+def reslice_layer(layer: Layer, geometry: SliceGeometry, alpha: bool = True) -> Image.Image:
+    """A layer on the view plane: ``LA`` (grey + coverage) for scalars, ``RGBA`` for labels;
+    ``L`` for scalars when ``alpha`` is False (outside the volume is then just black)."""
     m = _plane_in_ijk(layer, geometry)
     axis = _aligned_axis(m)
     if axis is not None:
-        return _reslice_aligned(layer, geometry, m, axis)
-    return _reslice_general(layer, geometry, m)
+        return _reslice_aligned(layer, geometry, m, axis, alpha)
+    image = _reslice_general(layer, geometry, m)
+    return image.getchannel(0) if image.mode == "LA" and not alpha else image
 
 
 def _reslice_aligned(
-    layer: Layer, geometry: SliceGeometry, m: np.ndarray, axis: int
+    layer: Layer, geometry: SliceGeometry, m: np.ndarray, axis: int, alpha: bool
 ) -> Image.Image:
     w, h = geometry.size
     n = layer.array.shape[2 - axis]
     c = float(m[axis, 3])
     label = layer.is_label
-    mode = "RGBA" if label else "LA"
+    mode = "RGBA" if label else ("LA" if alpha else "L")
     if not -0.5 - 1e-6 <= c <= n - 0.5 + 1e-6:
         return Image.new(mode, (w, h))
     interpolate = layer.interpolate and not label
     lower = min(max(int(np.floor(c)), 0), n - 1)
     frac = c - lower
-    if interpolate and frac > 1e-3 and lower + 1 < n:
+    if interpolate and frac > 1e-3 and lower + 1 < n and frac < 1 - 1e-3:
         s0 = _slab(layer.array, axis, lower).astype(np.float32)
         s1 = _slab(layer.array, axis, lower + 1).astype(np.float32)
-        grey = _apply_window_level(s0 + (s1 - s0) * np.float32(frac), layer.window, layer.level)
+        pixels = _apply_window_level(s0 + (s1 - s0) * np.float32(frac), layer.window, layer.level)
     else:
         slab = _slab(layer.array, axis, min(max(int(np.floor(c + 0.5)), 0), n - 1))
         if label:
-            grey = None
-            rgba = label_colors(slab, layer.colors)  # type: ignore[arg-type]
+            pixels = label_colors(slab, layer.colors)  # type: ignore[arg-type]
         else:
-            grey = window_level(slab, layer.window, layer.level)
-    if grey is not None:
-        rgba = np.empty(grey.shape + (2,), dtype=np.uint8)
-        rgba[..., 0] = grey
-        rgba[..., 1] = 255
-    source = Image.fromarray(np.ascontiguousarray(rgba))
+            pixels = window_level(slab, layer.window, layer.level)
+    if mode == "LA":
+        pixels = np.dstack([pixels, np.full(pixels.shape, 255, dtype=np.uint8)])
     col, row = sorted(a for a in range(3) if a != axis)
     # Pillow: input (x, y) = affine(output (x, y)), both in continuous pixel coordinates.
-    data = (m[col, 0], m[col, 1], m[col, 3] + 0.5, m[row, 0], m[row, 1], m[row, 3] + 0.5)
+    coeffs = np.array(
+        [[m[col, 0], m[col, 1], m[col, 3] + 0.5], [m[row, 0], m[row, 1], m[row, 3] + 0.5]]
+    )
     resample = Image.Resampling.BILINEAR if interpolate else Image.Resampling.NEAREST
+    source = Image.fromarray(np.ascontiguousarray(pixels))
+    scaled = _resample_by_resize(source, coeffs, (w, h), resample)
+    if scaled is not None:
+        return scaled
+    data = tuple(coeffs.reshape(-1))
     return source.transform((w, h), Image.Transform.AFFINE, data, resample=resample)
+
+
+def _resample_by_resize(
+    source: Image.Image, coeffs: np.ndarray, size: tuple[int, int], resample: int
+) -> Image.Image | None:
+    """The affine resampling done with flips + ``Image.resize`` (several times faster than
+    ``transform``) when it is a pure scale along each axis, possibly with the axes swapped;
+    None when it has a shear or rotation."""
+    a = coeffs[:, :2]
+    if abs(a[0, 1]) < _EPS and abs(a[1, 0]) < _EPS:
+        pass
+    elif abs(a[0, 0]) < _EPS and abs(a[1, 1]) < _EPS:
+        # output x follows input y: transpose the source, swap the rows of the mapping
+        source = source.transpose(Image.Transpose.TRANSPOSE)
+        coeffs = coeffs[::-1].copy()
+    else:
+        return None
+    sx, bx = coeffs[0, 0], coeffs[0, 2]
+    sy, by = coeffs[1, 1], coeffs[1, 2]
+    if abs(sx) < _EPS or abs(sy) < _EPS:
+        return None
+    sw, sh = source.size
+    if sx < 0:
+        source = source.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        sx, bx = -sx, sw - bx
+    if sy < 0:
+        source = source.transpose(Image.Transpose.FLIP_TOP_BOTTOM)
+        sy, by = -sy, sh - by
+    w, h = size
+    # the output span whose box stays inside the source
+    x0 = min(max(int(np.ceil(-bx / sx - 1e-9)), 0), w)
+    x1 = min(max(int(np.floor((sw - bx) / sx + 1e-9)), 0), w)
+    y0 = min(max(int(np.ceil(-by / sy - 1e-9)), 0), h)
+    y1 = min(max(int(np.floor((sh - by) / sy + 1e-9)), 0), h)
+    canvas = Image.new(source.mode, (w, h))
+    if x1 <= x0 or y1 <= y0:
+        return canvas
+    box = (
+        max(sx * x0 + bx, 0.0),
+        max(sy * y0 + by, 0.0),
+        min(sx * x1 + bx, float(sw)),
+        min(sy * y1 + by, float(sh)),
+    )
+    part = source.resize((x1 - x0, y1 - y0), resample, box=box)
+    if (x0, y0, x1, y1) == (0, 0, w, h):
+        return part
+    canvas.paste(part, (x0, y0))
+    return canvas
 
 
 def _reslice_general(layer: Layer, geometry: SliceGeometry, m: np.ndarray) -> Image.Image:
@@ -264,8 +317,8 @@ def render_slice(geometry: SliceGeometry, layers: SliceLayers) -> Image.Image:
     w, h = geometry.size
     base: Image.Image | None = None
     if layers.background is not None:
-        bg = reslice_layer(layers.background, geometry)
-        base = bg.getchannel(0) if bg.mode == "LA" else bg.convert("RGB")
+        bg = reslice_layer(layers.background, geometry, alpha=False)
+        base = bg if bg.mode == "L" else bg.convert("RGB")
     if layers.foreground is None and layers.label is None and not layers.glyphs:
         return base if base is not None else Image.new("L", (w, h))
     out = (
