@@ -235,7 +235,13 @@ class SlicerApi:
             ("/fiducial", SlicerApi.fiducial),
             ("/segmentations", SlicerApi.segmentations),
             ("/segmentation", SlicerApi.segmentation),
-            ("/accessDICOMwebStudy", _not_yet("DICOMweb study import")),
+            # DICOMweb import + load; the handler lives with the DICOMweb adapter.
+            (
+                "/accessDICOMwebStudy",
+                lambda api, req: __import__(
+                    "voxweb.http.dicomweb", fromlist=["_"]
+                ).access_dicomweb_study(api, req),
+            ),
             ("/open", SlicerApi.open_url),
         ]
 
@@ -538,8 +544,10 @@ class SlicerApi:
         props = {k: v for k, v in query.items() if k not in ("url", "localfile")}
         if url:
             parts = urlsplit(url)
-            if parts.scheme == "slicer":
-                raise SlicerError("slicer:// URLs (DICOMweb study links) are not supported yet")
+            if parts.scheme == "slicer":  # OHIF's "3D Slicer" button: load a DICOM study
+                from voxweb.http.dicomweb import load_slicer_url
+
+                return load_slicer_url(self, url)
             if parts.scheme == "file":
                 localfile, url = unquote(parts.path), None
         source = url or localfile
