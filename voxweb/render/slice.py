@@ -274,18 +274,27 @@ def _resample_by_resize(
 
 
 def _reslice_general(layer: Layer, geometry: SliceGeometry, m: np.ndarray) -> Image.Image:
+    """Oblique planes: trilinear (or nearest) sampling with scipy's ``map_coordinates``.
+
+    When output pixels are much smaller than voxels, the plane is sampled on a coarser grid
+    (about one sample per voxel) and scaled up bilinearly: the same picture for a fraction of
+    the samples.
+    """
     from scipy.ndimage import map_coordinates
 
     w, h = geometry.size
-    u = np.arange(w, dtype=np.float64) + 0.5
-    v = np.arange(h, dtype=np.float64) + 0.5
+    voxel = float(np.min(np.linalg.norm(np.asarray(layer.ijk_to_ras)[:3, :3], axis=0)))
+    factor = min(1.0, geometry.spacing / voxel) if not layer.is_label else 1.0
+    cw, ch = max(1, int(np.ceil(w * factor))), max(1, int(np.ceil(h * factor)))
+    u = (np.arange(cw, dtype=np.float64) + 0.5) * (w / cw)
+    v = (np.arange(ch, dtype=np.float64) + 0.5) * (h / ch)
     ijk = (
         m[:3, 0, None, None] * u[None, None, :]
         + m[:3, 1, None, None] * v[None, :, None]
         + m[:3, 3, None, None]
-    )  # (3, h, w)
+    )  # (3, ch, cw)
     shape_ijk = layer.array.shape[::-1]
-    inside = np.ones((h, w), dtype=bool)
+    inside = np.ones((ch, cw), dtype=bool)
     for a in range(3):
         inside &= (ijk[a] >= -0.5) & (ijk[a] <= shape_ijk[a] - 0.5)
     coords = np.stack([ijk[2], ijk[1], ijk[0]]).astype(np.float32)  # numpy (k, j, i) order
@@ -298,11 +307,15 @@ def _reslice_general(layer: Layer, geometry: SliceGeometry, m: np.ndarray) -> Im
     values = map_coordinates(
         layer.array, coords, order=order, mode="nearest", output=np.float32, prefilter=False
     )
-    out = np.empty((h, w, 2), dtype=np.uint8)
+    out = np.empty((ch, cw, 2), dtype=np.uint8)
     out[..., 0] = _apply_window_level(values, layer.window, layer.level)
     out[..., 1] = np.where(inside, 255, 0)
     out[..., 0][~inside] = 0
-    return Image.fromarray(out)
+    image = Image.fromarray(out)
+    if (cw, ch) != (w, h):
+        resample = Image.Resampling.BILINEAR if layer.interpolate else Image.Resampling.NEAREST
+        image = image.resize((w, h), resample)
+    return image
 
 
 # ----------------------------------------------------------------------------- compositing

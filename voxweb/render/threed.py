@@ -83,7 +83,7 @@ class VtkRenderer:
 
     def __init__(self) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vtk-render")
-        self._volumes: OrderedDict[tuple, object] = OrderedDict()
+        self._volumes: OrderedDict[tuple, tuple[object, np.ndarray]] = OrderedDict()
         self._actors: OrderedDict[tuple, object] = OrderedDict()
         self._shown: list = []
         self._boxes: dict[tuple, object] = {}
@@ -124,7 +124,7 @@ class VtkRenderer:
         found = self._volumes.get(key)
         if found is not None:
             self._volumes.move_to_end(key)
-            return found
+            return found[0]
         array = np.ascontiguousarray(layer.array)
         if array.dtype.kind == "f" or array.dtype.itemsize > 2:
             array = array.astype(np.float32)
@@ -133,7 +133,6 @@ class VtkRenderer:
         image.SetDimensions(ni, nj, nk)
         scalars = numpy_support.numpy_to_vtk(array.reshape(-1), deep=False)
         image.GetPointData().SetScalars(scalars)
-        image._keep = array  # the VTK array borrows this buffer
         mapper = vtkFixedPointVolumeRayCastMapper()
         mapper.SetInputData(image)
         mapper.SetAutoAdjustSampleDistances(0)
@@ -171,7 +170,7 @@ class VtkRenderer:
             for c in range(4):
                 matrix.SetElement(r, c, float(layer.ijk_to_ras[r][c]))
         volume.SetUserMatrix(matrix)
-        self._volumes[key] = volume
+        self._volumes[key] = (volume, array)  # the VTK image borrows the array's buffer
         while len(self._volumes) > 4:
             self._volumes.popitem(last=False)
         return volume
