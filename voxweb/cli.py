@@ -82,6 +82,11 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
         "--docroot", metavar="DIR", help="static pages (default: the packaged control panel)"
     )
     files.add_argument(
+        "--ohif",
+        metavar="DIR",
+        help="serve this prebuilt OHIF v3 viewer (the dist/ folder of @ohif/app) at /browse",
+    )
+    files.add_argument(
         "--data-dir", metavar="DIR", help="database, caches and token file (default: per-user)"
     )
     files.add_argument(

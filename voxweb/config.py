@@ -62,6 +62,7 @@ class Settings:
     port: int = 2016
     port_tries: int = 50
     docroot: Path | None = None
+    ohif: Path | None = None  # a prebuilt OHIF v3 dist/ served at /browse
     data_dir: Path | None = None
     auth: Literal["token", "none"] = "token"
     token: str | None = None
@@ -145,6 +146,11 @@ class Settings:
         docroot = self.resolved_docroot()
         if not self.disable_static and not docroot.is_dir():
             raise ConfigError(f"docroot {str(docroot)!r} is not a directory")
+        if self.ohif is not None and not (Path(self.ohif).expanduser() / "index.html").is_file():
+            raise ConfigError(
+                f"ohif {str(self.ohif)!r} must be a built OHIF viewer folder (with index.html), "
+                "such as package/dist from `npm pack @ohif/app@3.13.2`"
+            )
         for root in self.file_root:
             if not Path(root).is_dir():
                 raise ConfigError(f"file_root {str(root)!r} is not a directory")

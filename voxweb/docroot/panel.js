@@ -116,6 +116,9 @@ function renderStatus(status) {
   field('log').textContent = `${formatBytes(status.log_bytes)} of text, last entry #${status.log_last_seq}`;
   tickUptime();
   renderSwitches(status);
+  // OHIF: linked when the server hosts it (voxweb serve --ohif DIR), else the note says how.
+  $('ohif-note').hidden = Boolean(status.ohif);
+  $('ohif-link').href = status.ohif || '/browse';
   if (!status.apis.slicer) {
     el['alive-image'].removeAttribute('src');
     el['alive-image'].hidden = true;

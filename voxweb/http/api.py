@@ -9,12 +9,15 @@ docroot's ``api.html`` renders the schema instead.
 from __future__ import annotations
 
 import logging
+import os
 import time
+import uuid
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from voxweb.context import API_NAMES, ServerContext
@@ -52,6 +55,9 @@ class Status(BaseModel):
     cors_origins: list[str]
     log_bytes: int
     log_last_seq: int
+    ohif: str | None = Field(
+        default=None, description="where the hosted OHIF viewer is (voxweb serve --ohif DIR)"
+    )
 
 
 class LogEntryModel(BaseModel):
@@ -70,6 +76,20 @@ class LogSnapshot(BaseModel):
 
 class Ok(BaseModel):
     success: bool = True
+
+
+class DisplayChange(BaseModel):
+    volume: str | None = Field(
+        default=None, description="volume ID to show in every slice view (a label map as label)"
+    )
+    label_opacity: float | None = Field(
+        default=None, ge=0.0, le=1.0, description="opacity of the label layer in every slice view"
+    )
+
+
+class Loaded(BaseModel):
+    success: bool = True
+    loadedNodeIDs: list[str]  # noqa: N815 - the name /slicer/mrml uses for the same list
 
 
 def build_api(ctx: ServerContext) -> FastAPI:
@@ -107,6 +127,7 @@ def build_api(ctx: ServerContext) -> FastAPI:
             cors_origins=list(s.cors_origin),
             log_bytes=ctx.log.size_bytes(),
             log_last_seq=ctx.log.last_seq,
+            ohif="/browse/" if getattr(s, "ohif", None) else None,
         )
 
     @app.get("/api/status", response_model=Status, summary="Server status and API switches")
@@ -150,5 +171,91 @@ def build_api(ctx: ServerContext) -> FastAPI:
     async def shutdown() -> Response:
         logger.warning("shutdown requested over HTTP (/api/shutdown)")
         return JSONResponse({"success": True}, background=BackgroundTask(ctx.request_shutdown))
+
+    @app.post(
+        "/api/display",
+        response_model=Ok,
+        summary="Show a volume in the slice views, set the label-map opacity",
+    )
+    async def set_display(change: DisplayChange) -> Ok:
+        from voxweb.scene import ScalarVolume
+
+        def apply() -> None:
+            workspace = ctx.workspace
+            with workspace.scene.lock:
+                if change.volume:
+                    node = workspace.scene.get_node_by_id(change.volume)
+                    if not isinstance(node, ScalarVolume):
+                        raise HTTPException(404, f"there is no volume with ID {change.volume!r}")
+                    workspace.show_volume(node, fit=False)
+                if change.label_opacity is not None:
+                    for view in workspace.slice_views():
+                        view.label_opacity = float(change.label_opacity)  # bumps its mtime
+
+        await run_in_threadpool(apply)
+        return Ok()
+
+    @app.post(
+        "/api/files",
+        response_model=Loaded,
+        summary="Upload a data file (NRRD, NIfTI, ...) and load it into the scene",
+        openapi_extra={
+            "requestBody": {"content": {"application/octet-stream": {}}, "required": True}
+        },
+    )
+    async def upload_file(request: Request, filename: str) -> Loaded:
+        from voxweb.http.slicer_api import FILETYPE_BY_EXTENSION
+        from voxweb.io.load import file_extension
+
+        name = os.path.basename(filename.replace("\\", "/")).strip()
+        filetype = FILETYPE_BY_EXTENSION.get(file_extension(name)) if name else None
+        if filetype is None:
+            known = ", ".join(sorted(FILETYPE_BY_EXTENSION))
+            raise HTTPException(400, f"cannot tell the type of {name or 'the file'!r}: use {known}")
+        data = await request.body()
+        if not data:
+            raise HTTPException(400, f"{name} arrived empty")
+        # Kept under the data dir (not deleted): the scene records where each node came from.
+        folder = ctx.settings.resolved_data_dir() / "uploads" / uuid.uuid4().hex
+        path = folder / name
+
+        def load() -> list[str]:
+            folder.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            try:
+                nodes = ctx.workspace.load_file(path, filetype, {"name": _stem(name)})
+            except Exception:
+                path.unlink(missing_ok=True)
+                folder.rmdir()
+                raise
+            return [n.id for n in nodes]
+
+        try:
+            ids = await run_in_threadpool(load)
+        except (ValueError, OSError) as exc:
+            detail = str(exc).replace(str(path), name)  # the data dir is not the client's business
+            raise HTTPException(400, f"could not load {name}: {detail}") from None
+        logger.info("loaded uploaded file %s as %s", name, ", ".join(ids))
+        return Loaded(loadedNodeIDs=ids)
+
+    @app.post(
+        "/api/dicom/load",
+        response_model=Loaded,
+        summary="Load a stored DICOM series into the scene as a volume",
+    )
+    async def load_dicom_series(study: str, series: str) -> Loaded:
+        from voxweb.dicom.errors import DicomError, NotFoundError
+        from voxweb.services.dicom_bridge import load_series
+
+        def load() -> list[str]:
+            return [load_series(ctx.workspace, ctx.dicom, study, series).id]
+
+        try:
+            ids = await run_in_threadpool(load)
+        except NotFoundError as exc:
+            raise HTTPException(404, f"no such series in the DICOM database ({exc})") from None
+        except (DicomError, ValueError) as exc:
+            raise HTTPException(400, f"could not load the series: {exc}") from None
+        return Loaded(loadedNodeIDs=ids)
 
     return app

@@ -27,7 +27,7 @@ from voxweb.http.limits import BodyLimits
 from voxweb.http.responses import empty_response, error_response
 from voxweb.http.security import ApiGuard, HostGuard, SecurityPolicy, StaticGuard
 from voxweb.http.slicer_api import SlicerApi
-from voxweb.http.static import StaticFiles
+from voxweb.http.static import OHIF_PREFIX, OhifFiles, StaticFiles
 
 access_logger = logging.getLogger("voxweb.access")
 
@@ -138,6 +138,10 @@ class Dispatcher:
             StaticFiles(settings.resolved_docroot(), directory_listing=settings.directory_listing),
             policy,
         )
+        # With --ohif, a second file tree answers /browse and everything under it.
+        self.ohif = (
+            StaticGuard(OhifFiles(settings.ohif), policy) if settings.ohif is not None else None
+        )
         self._wrapped: dict[int, ASGIApp] = {}
 
     def protect(self, app: ASGIApp) -> ASGIApp:
@@ -169,6 +173,12 @@ class Dispatcher:
             builtin, confidence = self.dicom, API_CONFIDENCE
         elif path == "/api" or path.startswith("/api/"):
             builtin, confidence = self.api, API_CONFIDENCE
+        elif (
+            switches.static
+            and self.ohif is not None
+            and (path == OHIF_PREFIX or path.startswith(OHIF_PREFIX + "/"))
+        ):
+            builtin, confidence = self.ohif, STATIC_CONFIDENCE
         elif switches.static:
             builtin, confidence = self.static, STATIC_CONFIDENCE
 
