@@ -259,3 +259,10 @@ def build_api(ctx: ServerContext) -> FastAPI:
         return Loaded(loadedNodeIDs=ids)
 
     return app
+
+
+def _stem(filename: str) -> str:
+    from voxweb.io.load import file_extension
+
+    ext = file_extension(filename)
+    return (filename[: -len(ext)] if ext else filename) or filename
