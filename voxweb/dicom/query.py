@@ -357,9 +357,14 @@ def _lift(attr: Attr, level: str, cond: ColumnElement[bool]) -> ColumnElement[bo
 
 
 # -- JSON values -----------------------------------------------------------------------------
+_INT_VRS = frozenset({"IS", "US", "SS", "UL", "SL"})
+
+
 def _element(vr: str, value: Any) -> dict[str, Any]:
     if value is None or value == "":
         return {"vr": vr}
+    if value.__class__ is str and vr != "PN" and "\\" not in value:
+        return {"vr": vr, "Value": [int(value) if vr in _INT_VRS else value]}
     if vr == "PN":
         groups = str(value).split("=")
         pn = {
@@ -475,16 +480,17 @@ def search(
         rows = [r._asdict() for r in conn.execute(stmt)]
         extras = _extras(conn, level, rows, extra_tags) if extra_tags and rows else {}
 
+    # per-query work hoisted out of the row loop (QIDO answers hundreds of rows)
+    fields = [
+        (f"{tag:08X}", BY_TAG[tag].vr, None if tag == 0x00080056 else f"c{tag:08X}")
+        for tag in sorted(wanted)
+    ]
     out: list[dict[str, Any]] = []
     for row in rows:
-        item: dict[str, Any] = {}
-        for tag in sorted(wanted):
-            attr = BY_TAG[tag]
-            if tag == 0x00080056:
-                value: Any = "ONLINE"
-            else:
-                value = row.get(f"c{tag:08X}")
-            item[f"{tag:08X}"] = _element(attr.vr, value)
+        item: dict[str, Any] = {
+            key: {"vr": vr, "Value": ["ONLINE"]} if col is None else _element(vr, row.get(col))
+            for key, vr, col in fields
+        }
         if level == "study" and slicer_counts:
             item[f"{SLICER_SERIES_COUNT_TAG:08X}"] = _element("IS", row.get("c00201206"))
             item[f"{SLICER_INSTANCE_COUNT_TAG:08X}"] = _element("IS", row.get("c00201208"))
