@@ -5,8 +5,9 @@
   the database, under the server's fetch policy (off unless ``--allow-url-fetch``; private
   and loopback hosts only with ``--allow-private-urls``), then load it: what Slicer's
   ``/accessDICOMwebStudy`` and ``slicer://viewer/?studyUID=&dicomweb_endpoint=`` links intend.
-* ``store_volume``: a scene volume -> a DICOM series in the database (``export.py``), so a
-  scene edited over ``/slicer`` shows up in OHIF.
+* ``store_volume``: a scene volume -> a DICOM series in the database (``export.py``), and
+  ``store_segmentation``: a segmentation drawn on a loaded series -> DICOM SEG (highdicom),
+  so a scene edited over ``/slicer`` shows up in OHIF.
 
 Used by ``http/slicer_api.py``; no HTTP framework types here.
 """
@@ -22,7 +23,7 @@ from voxweb.dicom import DicomDatabase, DicomFormatError
 from voxweb.dicom.export import volume_to_part10
 from voxweb.dicom.load import image_series
 from voxweb.dicom.load import load_series as _series_volume
-from voxweb.scene.nodes import ScalarVolume
+from voxweb.scene.nodes import ScalarVolume, Segmentation
 from voxweb.services.fetch import (
     FetchFailedError,
     FetchPolicy,
@@ -176,11 +177,83 @@ def store_volume(
     return results[0].study_uid, results[0].series_uid
 
 
+def store_segmentation(
+    db: DicomDatabase,
+    segmentation: Segmentation,
+    study_uid: str,
+    series_uid: str,
+    *,
+    atol_mm: float = 0.01,
+) -> tuple[str, str]:
+    """Write a scene segmentation as a DICOM SEG (highdicom) referencing a stored series.
+
+    The segmentation's voxel grid must be the series' grid (same shape and IJK->RAS, as when
+    it was drawn on the volume loaded from that series). Returns (series, SOP) UIDs of the SEG.
+    """
+    import highdicom as hd
+    import numpy as np
+    import pydicom
+    from pydicom.sr.codedict import codes
+
+    from voxweb import __version__
+    from voxweb.dicom.export import dataset_to_bytes
+    from voxweb.dicom.load import datasets_to_volume
+
+    datasets = [pydicom.dcmread(db.instance_path(i)) for i in db.instances(study_uid, series_uid)]
+    reference = datasets_to_volume(datasets)
+    if tuple(reference.array.shape) != tuple(segmentation.shape) or not np.allclose(
+        reference.ijk_to_ras, segmentation.ijk_to_ras, atol=atol_mm
+    ):
+        raise DicomFormatError(
+            "the segmentation's voxel grid differs from the series' grid; draw it on the "
+            "volume loaded from that series"
+        )
+    if not segmentation.segments:
+        raise DicomFormatError("the segmentation has no segments")
+    iop = np.array([float(x) for x in datasets[0].ImageOrientationPatient])
+    normal = np.cross(iop[:3], iop[3:])
+    datasets.sort(
+        key=lambda ds: float(np.array([float(x) for x in ds.ImagePositionPatient]) @ normal)
+    )
+    masks, descriptions = [], []
+    for number, segment in enumerate(segmentation.segments.values(), start=1):
+        masks.append(segmentation.layers[segment.layer] == segment.label_value)
+        descriptions.append(
+            hd.seg.SegmentDescription(
+                segment_number=number,
+                segment_label=segment.name or f"Segment {number}",
+                segmented_property_category=codes.SCT.Tissue,
+                segmented_property_type=codes.SCT.Tissue,
+                algorithm_type=hd.seg.SegmentAlgorithmTypeValues.MANUAL,
+            )
+        )
+    seg = hd.seg.Segmentation(
+        source_images=datasets,
+        pixel_array=np.stack(masks, axis=-1).astype(np.uint8),
+        segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
+        segment_descriptions=descriptions,
+        series_instance_uid=hd.UID(),
+        series_number=900,
+        sop_instance_uid=hd.UID(),
+        instance_number=1,
+        manufacturer="voxweb",
+        manufacturer_model_name="voxweb",
+        software_versions=__version__,
+        device_serial_number="0",
+        series_description=segmentation.name or "Segmentation",
+    )
+    result = db.ingest_bytes(dataset_to_bytes(seg), source=f"scene:{segmentation.id}")
+    if not result.ok:
+        raise DicomFormatError(f"the SEG was not stored: {result.reason}")
+    return result.series_uid, result.sop_uid
+
+
 __all__ = [
     "ImportSummary",
     "import_dicomweb_study",
     "load_series",
     "load_study",
     "retrieve_study",
+    "store_segmentation",
     "store_volume",
 ]
