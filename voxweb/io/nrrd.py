@@ -464,7 +464,9 @@ def _little_endian_bytes(array: np.ndarray) -> memoryview:
 _LITTLE = np.little_endian
 
 
-def _slicer_layout_header(dtype: np.dtype, ijk_to_ras: np.ndarray, sizes: str, vector: bool) -> bytes:
+def _slicer_layout_header(
+    dtype: np.dtype, ijk_to_ras: np.ndarray, sizes: str, vector: bool
+) -> bytes:
     """The header layout of Slicer's /volume and /gridTransform replies (LPS, raw, little)."""
     m = np.asarray(ijk_to_ras, dtype=float)
     directions = " ".join(_vec((-m[0, c], -m[1, c], m[2, c])) for c in range(3))
@@ -512,7 +514,9 @@ def slicer_grid_transform_header(node: GridTransform) -> bytes:
     vector axis, the full direction matrix is written, and ``type`` is the real dtype.
     """
     k, j, i, _ = node.displacement.shape
-    return _slicer_layout_header(node.displacement.dtype, node.ijk_to_ras, f"3 {i} {j} {k}", vector=True)
+    return _slicer_layout_header(
+        node.displacement.dtype, node.ijk_to_ras, f"3 {i} {j} {k}", vector=True
+    )
 
 
 def slicer_grid_transform_payload(node: GridTransform) -> tuple[bytes, memoryview]:
