@@ -334,3 +334,38 @@ def test_auto_volume_rendering_can_be_switched_off(voxweb):
     upload(server, "m", marker_volume(value=2000, radius=3), np.eye(4))
     image = rgb_of(server.get("/slicer/threeD?size=64"))
     assert not_background(image) == 0
+
+
+ADD_LABELS = """
+from voxweb.scene import ColorEntry, ColorTable, LabelMapVolume
+volume = scene.get_node("markers-3d")
+labels = np.zeros(volume.array.shape, np.uint8)
+labels[10:20, 20:30, 25:35] = 1
+table = ColorTable(entries={1: ColorEntry("one", (1.0, 0.0, 0.0, 1.0))})
+node = scene.add(LabelMapVolume(labels, volume.ijk_to_ras, name="labels", color_table=table))
+red = scene.get_node_by_id("vtkMRMLSliceNodeRed")
+red.label_volume_id = node.id
+red.label_opacity = 0.5
+"""
+
+
+def test_label_layer_colour_and_opacity_over_http(scene3d):
+    reply = scene3d.post("/slicer/exec", data=ADD_LABELS)
+    assert reply.status_code == 200, reply.text
+    matrix = GEOMETRIES["lps-nrrd"]
+    centre_ijk = np.array([29.5, 24.5, 14.0, 1.0])  # the block's centre, on voxel plane k = 14
+    point = (matrix @ centre_ijk)[:3]
+    bounds = ras_bounds(matrix, marker_volume().shape).reshape(3, 2)
+    axes = ORIENTATION_PRESETS["Axial"]
+    extent = np.abs(axes.T @ (bounds[:, 1] - bounds[:, 0]))
+    spacing = max(extent[0], extent[1]) / 200
+    col, row, _ = expected_pixel(point, axes, bounds.mean(axis=1), spacing, (200, 200))
+    image = rgb_of(
+        scene3d.get(f"/slicer/slice?view=red&offset={float(point[2])!r}&size=200&stateless=1")
+    )
+    r, g, b = image[int(round(row)), int(round(col))].astype(int)
+    assert abs(r - 128) <= 2 and g <= 2 and b <= 2  # 50 % red over black
+    assert tuple(image[5, 5]) == (0, 0, 0)  # outside the block: the background only
+    scene3d.post(
+        "/slicer/exec", data="scene.get_node_by_id('vtkMRMLSliceNodeRed').label_opacity = 0"
+    )

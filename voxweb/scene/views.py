@@ -1,8 +1,9 @@
 """View and layout singleton nodes: slice views (Red/Yellow/Green), 3-D views and the layout.
 
-Minimal on purpose: enough state for the scene to list them (Slicer's ``vtkMRMLNode`` query
-includes them) and for rendering to find orientation, offset and field of view. No drawing,
-no HTTP here.
+The state the renderers read and the routes change: a slice view's plane (axes, in-plane
+centre, offset), field of view and layers; a 3-D view's camera, background and volume
+rendering; the layout name. Slicer's ``vtkMRMLNode`` query lists them too. No drawing, no
+HTTP here (``voxweb.render`` draws them).
 """
 
 from __future__ import annotations
