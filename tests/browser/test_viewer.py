@@ -73,6 +73,10 @@ def store_series(server) -> tuple[str, str]:
     return study, series
 
 
+def properties_of(server, node_id: str) -> dict:
+    return server.get(f"/slicer/mrml/properties?id={node_id}").json()[node_id]
+
+
 def volume_names(server) -> list[str]:
     return [v["name"] for v in server.get("/slicer/volumes").json()]
 
@@ -284,6 +288,32 @@ def test_viewer_in_chromium(voxweb, browser, tmp_path):
     page.select_option("#layout", "FourUp")
     page.wait_for_function("() => document.querySelectorAll('#views .view').length === 4")
 
+    # The orientation menu turns the Red view sagittal (on the server too), and back.
+    def red_orientation() -> str:
+        reply = server.get("/slicer/mrml/properties?id=vtkMRMLSliceNodeRed").json()
+        return reply["vtkMRMLSliceNodeRed"]["Orientation"]
+
+    settled("Red")
+    before = stats("Red")
+    page.get_by_label("Red orientation").select_option("Sagittal")
+    wait_for(lambda: red_orientation() == "Sagittal", what="Red to turn sagittal")
+    page.wait_for_function(
+        "([sel, stats, hash]) => { const s = eval(stats)(sel); return s && s.hash !== hash; }",
+        arg=[frame("Red"), IMAGE_STATS, before["hash"]],
+    )
+    page.get_by_label("Red orientation").select_option("Axial")
+    wait_for(lambda: red_orientation() == "Axial", what="Red to turn axial again")
+
+    # The label-map opacity reaches every slice view.
+    page.locator("#label-opacity").fill("0.3")
+    wait_for(
+        lambda: all(
+            abs(node["LabelOpacity"] - 0.3) < 1e-6
+            for node in server.get("/slicer/mrml/properties?class=vtkMRMLSliceNode").json().values()
+        ),
+        what="the label opacity on the server",
+    )
+
     # Files chosen (or dropped) on the page are uploaded and loaded: NRRD and NIfTI.
     array = sphere_volume(24)
     nrrd_path = tmp_path / "ball.nrrd"
@@ -292,7 +322,20 @@ def test_viewer_in_chromium(voxweb, browser, tmp_path):
     nrrd_path.write_bytes(buffer.getvalue())
     nifti_path = tmp_path / "ball2.nii.gz"
     nib.save(nib.Nifti1Image(np.transpose(array, (2, 1, 0)).copy(), np.eye(4)), nifti_path)
-    page.set_input_files("#file-input", [str(nrrd_path), str(nifti_path)])
+    # The NRRD is dropped on the page (a real drop event carrying a file), the NIfTI chosen.
+    page.evaluate(
+        """([name, bytes]) => {
+          const transfer = new DataTransfer();
+          transfer.items.add(new File([new Uint8Array(bytes)], name));
+          const target = document.querySelector('#views');
+          for (const type of ['dragenter', 'dragover', 'drop']) {
+            target.dispatchEvent(new DragEvent(type, {bubbles: true, cancelable: true, dataTransfer: transfer}));
+          }
+        }""",
+        ["ball.nrrd", list(nrrd_path.read_bytes())],
+    )
+    wait_for(lambda: "ball" in volume_names(server), what="the dropped NRRD to load")
+    page.set_input_files("#file-input", [str(nifti_path)])
     wait_for(
         lambda: {"ball", "ball2"} <= set(volume_names(server)), what="the uploaded files to load"
     )
@@ -309,6 +352,11 @@ def test_viewer_in_chromium(voxweb, browser, tmp_path):
             == mrhead
         ),
         what="MRHead to be active again",
+    )
+    # ... fitted to it again (the small uploaded balls had zoomed the views in).
+    wait_for(
+        lambda: properties_of(server, "vtkMRMLSliceNodeRed")["FieldOfView"][0] > 150,
+        what="the Red view to fit MRHead",
     )
 
     # A file the server cannot read: the page says so in plain words.
@@ -332,7 +380,6 @@ def test_viewer_in_chromium(voxweb, browser, tmp_path):
 
 
 def test_viewer_loads_a_dicom_series(voxweb, browser):
-    pytest.importorskip("voxweb.services.dicom_bridge", reason="the DICOM bridge is not built yet")
     server = voxweb("--no-sample-download")
     study_uid, series_uid = store_series(server)
     page = open_viewer(browser, server)

@@ -85,6 +85,7 @@ class DisplayChange(BaseModel):
     label_opacity: float | None = Field(
         default=None, ge=0.0, le=1.0, description="opacity of the label layer in every slice view"
     )
+    fit: bool = Field(default=True, description="fit the slice views to the chosen volume")
 
 
 class Loaded(BaseModel):
@@ -187,7 +188,7 @@ def build_api(ctx: ServerContext) -> FastAPI:
                     node = workspace.scene.get_node_by_id(change.volume)
                     if not isinstance(node, ScalarVolume):
                         raise HTTPException(404, f"there is no volume with ID {change.volume!r}")
-                    workspace.show_volume(node, fit=False)
+                    workspace.show_volume(node, fit=change.fit)
                 if change.label_opacity is not None:
                     for view in workspace.slice_views():
                         view.label_opacity = float(change.label_opacity)  # bumps its mtime
