@@ -108,6 +108,10 @@ class DicomDatabase:
         """STOW-RS part / any bytes: see ``voxweb.dicom.ingest.ingest_bytes``."""
         return _ingest.ingest_bytes(self, data, **kwargs)
 
+    def ingest_many(self, datas: Iterable[bytes], **kwargs: Any) -> list[_ingest.IngestResult]:
+        """Several instances, one file-system sync: see ``voxweb.dicom.ingest.ingest_many``."""
+        return _ingest.ingest_many(self, datas, **kwargs)
+
     def ingest_file(
         self, path: str | os.PathLike[str], *, link: bool = False, **kwargs: Any
     ) -> _ingest.IngestResult:

@@ -755,10 +755,12 @@ class Index:
 
     def get_instance(self, sop_uid: str) -> StoredInstance | None:
         """The stored instance with this SOPInstanceUID, or None."""
+        stmt = self.__dict__.get("_get_instance_stmt")
+        if stmt is None:  # built once: statement building costs more than the query
+            stmt = self._instance_select().where(instances.c.sop_uid == bindparam("sop_uid"))
+            self.__dict__["_get_instance_stmt"] = stmt
         with self.read() as conn:
-            row = conn.execute(
-                self._instance_select().where(instances.c.sop_uid == sop_uid)
-            ).first()
+            row = conn.execute(stmt, {"sop_uid": sop_uid}).first()
         return None if row is None else StoredInstance(**row._asdict())
 
     def find_instances(

@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,8 +48,12 @@ class Store:
         return p if p.is_absolute() else self.root / p
 
     # -- writing -------------------------------------------------------------------------
-    def write(self, rel_path: str, data: bytes | memoryview) -> Path:
-        """Atomically write ``data`` at ``rel_path`` (temp + fsync + replace + dir fsync)."""
+    def write(self, rel_path: str, data: bytes | memoryview, *, sync: bool = True) -> Path:
+        """Atomically write ``data`` at ``rel_path`` (temp + fsync + replace + dir fsync).
+
+        ``sync=False`` skips both fsyncs: the caller makes the file durable with ``sync_all``
+        before anything refers to it.
+        """
         target = self.root / rel_path
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=TMP_SUFFIX)
@@ -56,16 +61,39 @@ class Store:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
                 f.flush()
-                if self.fsync:
+                if self.fsync and sync:
                     os.fsync(f.fileno())
             os.replace(tmp, target)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
-        if self.fsync:
+        if self.fsync and sync:
             self._fsync_dir(target.parent)
         return target
+
+    def sync_all(self, rel_paths: list[str]) -> None:
+        """Make files written with ``sync=False`` (and their directory entries) durable.
+
+        One ``syncfs`` of the store's file system on Linux; elsewhere an fsync per file and
+        per directory.
+        """
+        if not self.fsync:
+            return
+        if _syncfs(self.root):
+            return
+        for rel in rel_paths:
+            target = self.root / rel
+            try:
+                fd = os.open(target, os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        for parent in {(self.root / rel).parent for rel in rel_paths}:
+            self._fsync_dir(parent)
 
     @staticmethod
     def _fsync_dir(path: Path) -> None:
@@ -109,3 +137,20 @@ class Store:
             for name in files:
                 if name.startswith(".") and name.endswith(TMP_SUFFIX):
                     yield Path(dirpath, name)
+
+
+def _syncfs(path: Path) -> bool:
+    """``syncfs(2)`` on the file system holding ``path`` (Linux/glibc); False if unavailable."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        return libc.syncfs(fd) == 0
+    finally:
+        os.close(fd)

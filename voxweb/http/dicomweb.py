@@ -848,12 +848,14 @@ class DicomWeb:
         referenced: list[dict[str, Any]] = []
         failed: list[dict[str, Any]] = []
         studies_seen: list[str] = []
+        dicom_parts: list[bytes] = []
         for headers, data in parts:
             part_type = parse_media_type(headers.get("content-type", "application/dicom")).mtype
             if part_type not in ("application/dicom", "application/octet-stream", ""):
                 failed.append(_failed_item("", "", 0xC000))
-                continue
-            res = self.db.ingest_bytes(data, expected_study_uid=study)
+            else:
+                dicom_parts.append(data)
+        for res in self.db.ingest_many(dicom_parts, expected_study_uid=study):
             if res.ok:
                 url = f"{base}/studies/{res.study_uid}/series/{res.series_uid}/instances/{res.sop_uid}"
                 referenced.append(
