@@ -105,19 +105,14 @@ def test_sigkill_during_uploads_loses_nothing_acknowledged(tmp_path):
     restarted = VoxwebProcess(data_dir, ["--auth", "none"]).start()
     try:
         base = restarted.url + "/dicom"
+
+        def stored(sop: str) -> bytes | None:
+            params = {"requestType": "WADO", "objectUID": sop, "contentType": "application/dicom"}
+            r = requests.get(base, params=params, timeout=30)
+            return r.content if r.status_code == 200 else None
+
         for sop in acked:
-            r = requests.get(
-                base,
-                params={
-                    "requestType": "WADO",
-                    "objectUID": sop,
-                    "contentType": "application/dicom",
-                },
-                timeout=30,
-            )
-            assert r.status_code == 200 and r.content == by_sop[sop], (
-                f"acknowledged {sop} lost or changed"
-            )
+            assert stored(sop) == by_sop[sop], f"acknowledged {sop} lost or changed"
         listed = requests.get(
             f"{base}/instances", params={"PatientID": "CRASH", "limit": "1000"}, timeout=30
         )
@@ -127,16 +122,7 @@ def test_sigkill_during_uploads_loses_nothing_acknowledged(tmp_path):
         }
         assert acked <= listed_sops
         for sop in listed_sops:  # whatever the index shows is whole
-            r = requests.get(
-                base,
-                params={
-                    "requestType": "WADO",
-                    "objectUID": sop,
-                    "contentType": "application/dicom",
-                },
-                timeout=30,
-            )
-            assert r.status_code == 200 and r.content == by_sop[sop], f"{sop} is half-visible"
+            assert stored(sop) == by_sop[sop], f"{sop} is half-visible"
     finally:
         restarted.stop()
 
