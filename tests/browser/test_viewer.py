@@ -201,6 +201,16 @@ def test_viewer_in_chromium(voxweb, browser, tmp_path):
         arg=[frame("Red"), IMAGE_STATS, before["hash"]],
     )
     assert "jpeg" in red.get_attribute("data-formats")  # JPEG while scrolling, PNG once idle
+
+    # The keyboard moves the focused view too: one ArrowUp is one slice up.
+    offset = properties_of(server, "vtkMRMLSliceNodeRed")["SliceOffset"]
+    page.locator('.view[data-view="Red"]').focus()
+    page.keyboard.press("ArrowUp")
+    wait_for(
+        lambda: properties_of(server, "vtkMRMLSliceNodeRed")["SliceOffset"] > offset + 0.5,
+        what="ArrowUp to move the Red slice",
+    )
+    settled("Red")
     assert most["Red"] == 1, most
 
     # Left-drag on Yellow changes window/level: the pixel values change.
@@ -266,6 +276,18 @@ def test_viewer_in_chromium(voxweb, browser, tmp_path):
     page.mouse.up()
     settled("3D1")
     assert loads("3D1") > n
+    # The wheel zooms the 3-D view.
+    before = stats("3D1")
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.wheel(0, -300)
+    settled("3D1")
+    page.wait_for_function(
+        "([sel, stats, hash]) => { const s = eval(stats)(sel); return s && s.hash !== hash; }",
+        arg=[frame("3D1"), IMAGE_STATS, before["hash"]],
+    )
+    assert "zoom=" in " ".join(
+        page.evaluate("() => performance.getEntriesByType('resource').map((e) => e.name)")
+    )
     assert most["3D"] == 1, most
 
     # Layouts: the switcher changes the number of views; so does another client.

@@ -263,7 +263,16 @@ export class SliceViewBox extends ViewBox {
       const steps = Math.sign(event.deltaY) * Math.max(1, Math.round(Math.abs(event.deltaY) / 100));
       this.moveTo(this.offset - steps * this.step());
     }, { passive: false });
+    // Keyboard: the view takes focus; arrows and Page keys move through the slices.
+    this.root.tabIndex = 0;
+    this.root.addEventListener('keydown', (event) => {
+      const steps = { ArrowUp: 1, ArrowRight: 1, PageUp: 10, ArrowDown: -1, ArrowLeft: -1, PageDown: -10 }[event.key];
+      if (!steps || this.offset === null || event.target !== this.root) return;
+      event.preventDefault();
+      this.moveTo(this.offset + steps * this.step());
+    });
     this.onDrag(this.img, {
+      start: () => this.root.focus({ preventScroll: true }),
       move: (dx, dy) => app.windowLevelDrag(this, dx, dy),
       end: () => app.windowLevelDone(),
       click: (event) => app.placePoint(this, event),
@@ -383,6 +392,7 @@ export class ThreeDViewBox extends ViewBox {
     this.tag = tag;
     this.root.dataset.view = `3D${tag}`;
     this.orbit = [0, 0];
+    this.zoom = 1; // dolly factor gathered since the last request (wheel)
     this.lookFrom = null;
     for (const axis of ['L', 'R', 'A', 'P', 'S', 'I']) {
       const button = element('button', { type: 'button', title: `Look from ${axis}` }, axis);
@@ -393,6 +403,12 @@ export class ThreeDViewBox extends ViewBox {
       });
       this.bar.append(button);
     }
+    this.img.addEventListener('wheel', (event) => {
+      event.preventDefault();
+      this.zoom *= Math.exp(-event.deltaY / 500); // wheel up brings things closer
+      this.touch();
+      this.refresh();
+    }, { passive: false });
     this.onDrag(this.img, {
       move: (dx, dy) => {
         this.orbit[0] += dx * 0.5;
@@ -418,6 +434,10 @@ export class ThreeDViewBox extends ViewBox {
       if (this.orbit[0] || this.orbit[1]) {
         url += `&orbitX=${this.orbit[0].toFixed(2)}&orbitY=${this.orbit[1].toFixed(2)}`;
         this.orbit = [0, 0];
+      }
+      if (Math.abs(this.zoom - 1) > 1e-3) {
+        url += `&zoom=${this.zoom.toFixed(4)}`;
+        this.zoom = 1;
       }
       return url;
     }, { revalidate });
