@@ -305,6 +305,15 @@ def test_viewer_in_chromium(voxweb, browser, tmp_path):
     assert server.get("/slicer/gui?viewersLayout=Conventional").status_code == 200
     page.wait_for_function("() => document.querySelectorAll('#views .view').length === 4")
     assert page.locator("#layout").input_value() == "Conventional"
+    # Another client moves the Red slice: the page's position and picture follow.
+    settled("Red")
+    before = stats("Red")
+    assert server.get("/slicer/slice?view=Red&offset=30&size=64x64").status_code == 200
+    page.locator('.view[data-view="Red"] .offset').filter(has_text="30.0 mm").wait_for(timeout=T)
+    page.wait_for_function(
+        "([sel, stats, hash]) => { const s = eval(stats)(sel); return s && s.hash !== hash; }",
+        arg=[frame("Red"), IMAGE_STATS, before["hash"]],
+    )
     settled("Red")
     page.screenshot(path=OUTPUT / "viewer_conventional.png")
     page.select_option("#layout", "FourUp")
