@@ -123,17 +123,16 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
         action=BOOL,
         help="download sample data when online (default on; offline copies otherwise)",
     )
-    other = p.add_argument_group("other")
-    other.add_argument("--log-console", action=BOOL, help="print the access log to the console")
-    other.add_argument("--open", action=BOOL, help="open the control panel in the system browser")
-    p.set_defaults(func=_serve)
-
     other_perf = p.add_argument_group("performance")
     other_perf.add_argument(
         "--memory-reuse-size",
         help="freed memory kept for reuse instead of returned to the OS, e.g. 512M (0 = off; "
         "Linux). Saves the page faults of every large upload and render buffer",
     )
+    other = p.add_argument_group("other")
+    other.add_argument("--log-console", action=BOOL, help="print the access log to the console")
+    other.add_argument("--open", action=BOOL, help="open the control panel in the system browser")
+    p.set_defaults(func=_serve)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -148,13 +147,13 @@ def _serve(args: argparse.Namespace) -> int:
     console.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.getLogger().addHandler(console)
     logging.getLogger("voxweb").setLevel(logging.INFO)
+    if settings.memory_reuse_size:
+        reuse_large_allocations(settings.memory_reuse_size)
     try:
         Server(settings).run(announce=True)
     except PortUnavailableError as exc:
         print(f"voxweb: {exc}", file=sys.stderr)
         return 1
-    if settings.memory_reuse_size:
-        reuse_large_allocations(settings.memory_reuse_size)
     return 0
 
 

@@ -92,8 +92,8 @@ class Settings:
     exec_timeout: float = 60.0
     sample: list[str] = dataclasses.field(default_factory=list)
     sample_download: bool = True
-
     memory_reuse_size: int = 512 << 20
+
     # --- derived views -------------------------------------------------------------------
 
     @property
