@@ -123,6 +123,18 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
         action=BOOL,
         help="download sample data when online (default on; offline copies otherwise)",
     )
+    render = p.add_argument_group("rendering")
+    render.add_argument(
+        "--render-backend",
+        choices=["auto", "vtk", "numpy"],
+        help="3-D renderer: VTK offscreen (EGL), the numpy ray caster, or auto (VTK when a GL "
+        "context can be made)",
+    )
+    render.add_argument(
+        "--auto-volume-rendering",
+        action=BOOL,
+        help="show the first volume of an empty scene in the 3-D views (default on)",
+    )
     other_perf = p.add_argument_group("performance")
     other_perf.add_argument(
         "--memory-reuse-size",

@@ -93,6 +93,8 @@ class Settings:
     sample: list[str] = dataclasses.field(default_factory=list)
     sample_download: bool = True
     memory_reuse_size: int = 512 << 20
+    render_backend: Literal["auto", "vtk", "numpy"] = "auto"
+    auto_volume_rendering: bool = True
 
     # --- derived views -------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from voxweb.config import Settings
 from voxweb.dicom import DicomDatabase
 from voxweb.execution import Executor
 from voxweb.logring import LogRing
+from voxweb.render.service import render_service
 from voxweb.services.fetch import FetchPolicy
 from voxweb.services.workspace import Workspace
 
@@ -92,7 +93,9 @@ class ServerContext:
             ),
             cache_dir=settings.resolved_data_dir() / "cache",
             sample_download=settings.sample_download,
+            auto_volume_rendering=settings.auto_volume_rendering,
         )
+        render_service(workspace.scene, settings.render_backend)  # the backend the settings name
         executor = Executor(
             lambda: exec_namespace(workspace),
             lock=workspace.scene.lock,

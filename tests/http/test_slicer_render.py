@@ -321,7 +321,7 @@ def test_screenshot_composes_the_layout(scene3d):
 
 
 def test_numpy_fallback_renders_three_d(voxweb):
-    server = voxweb("--auth", "none", env={"VOXWEB_RENDER_BACKEND": "numpy"})
+    server = voxweb("--auth", "none", "--render-backend", "numpy")
     upload(server, "m", marker_volume(value=2000, radius=3), np.eye(4))
     a = rgb_of(server.get("/slicer/threeD?lookFromAxis=a&size=96"))
     s = rgb_of(server.get("/slicer/threeD?lookFromAxis=s&size=96"))
@@ -330,7 +330,7 @@ def test_numpy_fallback_renders_three_d(voxweb):
 
 
 def test_auto_volume_rendering_can_be_switched_off(voxweb):
-    server = voxweb("--auth", "none", env={"VOXWEB_AUTO_VOLUME_RENDERING": "0"})
+    server = voxweb("--auth", "none", "--no-auto-volume-rendering")
     upload(server, "m", marker_volume(value=2000, radius=3), np.eye(4))
     image = rgb_of(server.get("/slicer/threeD?size=64"))
     assert not_background(image) == 0

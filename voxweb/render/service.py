@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import os
 import threading
 import weakref
 from dataclasses import dataclass, field, replace
@@ -182,7 +181,7 @@ class RenderService:
     def __init__(self, scene: Scene, backend: str | None = None) -> None:
         self.scene = scene
         self.cache = RenderCache()
-        self.backend = (backend or os.environ.get("VOXWEB_RENDER_BACKEND", "auto")).lower()
+        self.backend = (backend or "auto").lower()
         self._label_luts: dict[tuple[str, int], np.ndarray] = {}
         self._surface_cache: dict[tuple, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
@@ -601,12 +600,12 @@ _services: weakref.WeakKeyDictionary[Scene, RenderService] = weakref.WeakKeyDict
 _services_lock = threading.Lock()
 
 
-def render_service(scene: Scene) -> RenderService:
-    """The one RenderService of ``scene`` (created on first use)."""
+def render_service(scene: Scene, backend: str | None = None) -> RenderService:
+    """The one RenderService of ``scene``, created on first use (with ``backend``)."""
     with _services_lock:
         service = _services.get(scene)
         if service is None:
-            service = _services[scene] = RenderService(scene)
+            service = _services[scene] = RenderService(scene, backend)
         return service
 
 

@@ -60,13 +60,8 @@ class Workspace:
     fetch_policy: FetchPolicy = field(default_factory=FetchPolicy)
     cache_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "voxweb")
     sample_download: bool = True
-    #: Show the first volume of an empty scene in the 3-D views (VOXWEB_AUTO_VOLUME_RENDERING=0: off).
-    auto_volume_rendering: bool = field(
-        default_factory=lambda: (
-            os.environ.get("VOXWEB_AUTO_VOLUME_RENDERING", "1").lower()
-            not in ("0", "false", "no", "off")
-        )
-    )
+    #: Show the first volume of an empty scene in the 3-D views (``--no-auto-volume-rendering``).
+    auto_volume_rendering: bool = True
     storage: dict[str, StorageRecord] = field(default_factory=dict)
 
     # --- selection -----------------------------------------------------------------------
