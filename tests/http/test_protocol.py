@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
+import socket
 
 import pytest
 
@@ -107,3 +109,32 @@ def test_other_methods_get_an_answer_not_a_hang(server):
         "Connection: close\r\n\r\n".encode()
     )
     assert reply.startswith(b"HTTP/1.1 200")
+
+
+def test_http_1_0_keep_alive_is_honoured(server):
+    request = (
+        f"GET /slicer/system/version HTTP/1.0\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n"
+        f"Authorization: Bearer {server.token}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        replies = []
+        for _ in range(2):  # two requests on one connection
+            sock.sendall(request)
+            head = b""
+            while b"\r\n\r\n" not in head:
+                head += sock.recv(1)
+            length = int(re.search(rb"content-length: (\d+)", head.lower()).group(1))
+            body = b""
+            while len(body) < length:
+                body += sock.recv(length - len(body))
+            replies.append((head.lower(), body))
+    for head, body in replies:
+        assert b" 200 " in head.split(b"\r\n")[0] and b"connection: keep-alive" in head
+        assert json.loads(body)["applicationName"] == "voxweb"
+
+
+def test_http_1_0_without_keep_alive_is_closed(server):
+    reply = server.raw(
+        f"GET /slicer/system/version HTTP/1.0\r\nAuthorization: Bearer {server.token}\r\n\r\n".encode()
+    )
+    assert b"connection: close" in reply.lower().split(b"\r\n\r\n")[0]

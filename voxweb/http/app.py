@@ -95,6 +95,35 @@ class AccessLog:
             access_logger.info(line)
 
 
+class Http10KeepAlive:
+    """Answers an HTTP/1.0 keep-alive request with ``Connection: keep-alive`` when the reply
+    has a Content-Length (1.0 has no chunked encoding); otherwise asks for a close."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("http_version") != "1.0":
+            await self.app(scope, receive, send)
+            return
+        wants = any(
+            name == b"connection" and b"keep-alive" in value.lower()
+            for name, value in scope["headers"]
+        )
+
+        async def send_with_connection(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                if not any(name.lower() == b"connection" for name, _ in headers):
+                    sized = any(name.lower() == b"content-length" for name, _ in headers)
+                    keep = wants and sized
+                    headers.append((b"connection", b"keep-alive" if keep else b"close"))
+                    message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_connection)
+
+
 class SlicerStyleHandlerApp:
     """Runs a Slicer-style handler object (``handleRequest -> (contentType, body)``)."""
 
@@ -226,4 +255,4 @@ async def _lifespan(receive: Receive, send: Send) -> None:
 
 def build_app(ctx: ServerContext) -> ASGIApp:
     policy = SecurityPolicy(ctx)
-    return AccessLog(HostGuard(Dispatcher(ctx, policy), policy), ctx)
+    return Http10KeepAlive(AccessLog(HostGuard(Dispatcher(ctx, policy), policy), ctx))

@@ -43,6 +43,17 @@ class TimedHttpToolsProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._disarm_header_timer()
         super().on_headers_complete()
+        # uvicorn closes every HTTP/1.0 connection; honour "Connection: keep-alive" instead
+        # (ApacheBench and other 1.0 clients ask for it). http10_keepalive() in http/app.py
+        # answers with the matching header, or closes when the length is not known upfront.
+        cycle = self.cycle
+        if (
+            cycle is not None
+            and self.scope.get("http_version") == "1.0"
+            and self.parser.should_keep_alive()
+            and not cycle.response_started
+        ):
+            cycle.keep_alive = True
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm_header_timer()
