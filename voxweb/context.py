@@ -23,6 +23,7 @@ from voxweb.dicom import DicomDatabase
 from voxweb.execution import Executor
 from voxweb.logring import LogRing
 from voxweb.render.service import render_service
+from voxweb.services.dicom_bridge import DicomBridge
 from voxweb.services.fetch import FetchPolicy
 from voxweb.services.workspace import Workspace
 
@@ -96,19 +97,20 @@ class ServerContext:
             auto_volume_rendering=settings.auto_volume_rendering,
         )
         render_service(workspace.scene, settings.render_backend)  # the backend the settings name
-        executor = Executor(
-            lambda: exec_namespace(workspace),
-            lock=workspace.scene.lock,
-            timeout=settings.exec_timeout,
-        )
-        return cls(
+        ctx = cls(
             settings=settings,
             token=token,
             switches=switches,
             log=LogRing(settings.log_buffer_size),
             workspace=workspace,
-            executor=executor,
         )
+        bridge = DicomBridge(workspace, lambda: ctx.dicom)
+        ctx.executor = Executor(
+            lambda: exec_namespace(workspace, bridge),
+            lock=workspace.scene.lock,
+            timeout=settings.exec_timeout,
+        )
+        return ctx
 
     @property
     def dicom(self) -> DicomDatabase:

@@ -22,7 +22,7 @@ from voxweb.compat.slicer_module import sampledata_module, slicer_module
 from voxweb.services.workspace import Workspace
 
 
-def exec_namespace(workspace: Workspace) -> dict[str, Any]:
+def exec_namespace(workspace: Workspace, dicom: Any = None) -> dict[str, Any]:
     slicer = slicer_module(workspace)
     sample_data = sampledata_module(workspace)
     provided = {"slicer": slicer, "slicer.util": slicer.util, "SampleData": sample_data}
@@ -44,6 +44,7 @@ def exec_namespace(workspace: Workspace) -> dict[str, Any]:
         "SampleData": sample_data,
         "scene": workspace.scene,
         "workspace": workspace,
+        "dicom": dicom,  # services.dicom_bridge.DicomBridge: load_series, load_study, store
         "np": np,
         "numpy": np,
         "json": json,

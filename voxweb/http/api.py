@@ -88,6 +88,13 @@ class DisplayChange(BaseModel):
     fit: bool = Field(default=True, description="fit the slice views to the chosen volume")
 
 
+class Stored(BaseModel):
+    success: bool = True
+    study: str
+    series: str
+    sop: str | None = None
+
+
 class Loaded(BaseModel):
     success: bool = True
     loadedNodeIDs: list[str]  # noqa: N815 - the name /slicer/mrml uses for the same list
@@ -258,6 +265,30 @@ def build_api(ctx: ServerContext) -> FastAPI:
         except (DicomError, ValueError) as exc:
             raise HTTPException(400, f"could not load the series: {exc}") from None
         return Loaded(loadedNodeIDs=ids)
+
+    @app.post(
+        "/api/dicom/store",
+        response_model=Stored,
+        summary="Store a scene volume as a DICOM series, or a segmentation as DICOM SEG",
+    )
+    async def store_dicom(id: str, study: str | None = None, series: str | None = None) -> Stored:  # noqa: A002
+        from voxweb.dicom.errors import DicomError, NotFoundError
+        from voxweb.services.dicom_bridge import store_node
+
+        def store() -> dict:
+            node = ctx.workspace.scene.get_node_by_id(id)
+            if node is None:
+                raise HTTPException(404, f"no node with ID {id!r} in the scene")
+            with ctx.workspace.scene.lock:
+                return store_node(ctx.dicom, node, study, series)
+
+        try:
+            stored = await run_in_threadpool(store)
+        except NotFoundError as exc:
+            raise HTTPException(404, f"no such series in the DICOM database ({exc})") from None
+        except (DicomError, ValueError) as exc:
+            raise HTTPException(400, f"could not store {id}: {exc}") from None
+        return Stored(**stored)
 
     return app
 

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from voxweb.dicom import DicomDatabase, DicomFormatError
@@ -248,7 +250,57 @@ def store_segmentation(
     return result.series_uid, result.sop_uid
 
 
+class DicomBridge:
+    """The DICOM database as exec code sees it (``dicom`` in the namespace): load into the
+    scene, store scene nodes back, import from another DICOMweb server."""
+
+    def __init__(self, workspace: Workspace, database: Callable[[], DicomDatabase]) -> None:
+        self._workspace = workspace
+        self._database = database
+
+    @property
+    def database(self) -> DicomDatabase:
+        return self._database()
+
+    def load_series(self, study_uid: str, series_uid: str) -> ScalarVolume:
+        return load_series(self._workspace, self.database, study_uid, series_uid)
+
+    def load_study(self, study_uid: str) -> list[ScalarVolume]:
+        return load_study(self._workspace, self.database, study_uid)
+
+    def store(
+        self, node: Any, study_uid: str | None = None, series_uid: str | None = None, **kw: Any
+    ) -> dict:
+        """Store a volume as a new series, or a segmentation as a SEG on ``series_uid``."""
+        return store_node(self.database, getattr(node, "node", node), study_uid, series_uid, **kw)
+
+
+def store_node(
+    db: DicomDatabase,
+    node: Any,
+    study_uid: str | None = None,
+    series_uid: str | None = None,
+    **kw: Any,
+) -> dict:
+    """Store a scene volume (new series) or segmentation (SEG referencing a stored series)."""
+    if isinstance(node, Segmentation):
+        if not (study_uid and series_uid):
+            raise DicomFormatError(
+                "a segmentation is stored as a SEG of a stored series: give its study and series"
+            )
+        seg_series, sop = store_segmentation(db, node, study_uid, series_uid)
+        return {"study": study_uid, "series": seg_series, "sop": sop}
+    if isinstance(node, ScalarVolume):
+        study, series = store_volume(db, node, study_uid=study_uid, **kw)
+        return {"study": study, "series": series}
+    raise DicomFormatError(
+        f"{getattr(node, 'name', node)!r} is neither a volume nor a segmentation"
+    )
+
+
 __all__ = [
+    "DicomBridge",
+    "store_node",
     "ImportSummary",
     "import_dicomweb_study",
     "load_series",
