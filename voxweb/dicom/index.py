@@ -268,6 +268,18 @@ def _sqlite_url(path: str | os.PathLike[str]) -> str:
     return "sqlite:///" + str(Path(path))
 
 
+_IN_BATCH = 500  # keys per IN (...) list: keeps each statement well under SQLite's limits
+
+
+def _lookup(conn: Connection, key: Any, value: Any, keys: Iterable[str]) -> dict[str, Any]:
+    """``{key: value}`` for the rows whose ``key`` column is in ``keys``, in IN-list batches."""
+    keys = list(keys)
+    found: dict[str, Any] = {}
+    for i in range(0, len(keys), _IN_BATCH):
+        found.update(conn.execute(select(key, value).where(key.in_(keys[i : i + _IN_BATCH]))).all())
+    return found
+
+
 class Index:
     """SQL index of a DICOM database. Thread-safe; one instance per process."""
 
@@ -421,15 +433,7 @@ class Index:
         """
         with self.write() as conn:
             uids = sorted({rec.study_uid for rec, _, _ in items})
-            existing: set[str] = set()
-            for i in range(0, len(uids), 500):
-                existing |= set(
-                    conn.execute(
-                        select(studies.c.study_uid).where(
-                            studies.c.study_uid.in_(uids[i : i + 500])
-                        )
-                    ).scalars()
-                )
+            existing = set(_lookup(conn, studies.c.study_uid, studies.c.pk, uids))
             slow = [it for it in items if it[0].study_uid in existing]
             fast = [it for it in items if it[0].study_uid not in existing]
             done = sum(
@@ -440,17 +444,7 @@ class Index:
                 return done
             # patients
             pids = sorted({rec.patient_id for rec, _, _ in fast})
-            patient_pk: dict[str, int] = {}
-            for i in range(0, len(pids), 500):
-                patient_pk.update(
-                    dict(
-                        conn.execute(
-                            select(patients.c.patient_id, patients.c.pk).where(
-                                patients.c.patient_id.in_(pids[i : i + 500])
-                            )
-                        ).all()
-                    )
-                )
+            patient_pk = _lookup(conn, patients.c.patient_id, patients.c.pk, pids)
             new_patients: dict[str, InstanceRecord] = {}
             for rec, _, _ in fast:
                 if rec.patient_id not in patient_pk:
@@ -470,16 +464,7 @@ class Index:
                         for r in new_patients.values()
                     ],
                 )
-                for i in range(0, len(pids), 500):
-                    patient_pk.update(
-                        dict(
-                            conn.execute(
-                                select(patients.c.patient_id, patients.c.pk).where(
-                                    patients.c.patient_id.in_(pids[i : i + 500])
-                                )
-                            ).all()
-                        )
-                    )
+                patient_pk = _lookup(conn, patients.c.patient_id, patients.c.pk, pids)
             # aggregate
             st: dict[str, dict[str, Any]] = {}
             se: dict[str, dict[str, Any]] = {}
@@ -531,18 +516,7 @@ class Index:
                     .where(patients.c.pk == k)
                     .values(num_studies=patients.c.num_studies + n)
                 )
-            study_pk: dict[str, int] = {}
-            su = list(st)
-            for i in range(0, len(su), 500):
-                study_pk.update(
-                    dict(
-                        conn.execute(
-                            select(studies.c.study_uid, studies.c.pk).where(
-                                studies.c.study_uid.in_(su[i : i + 500])
-                            )
-                        ).all()
-                    )
-                )
+            study_pk = _lookup(conn, studies.c.study_uid, studies.c.pk, st)
             conn.execute(
                 insert(series),
                 [
@@ -563,18 +537,7 @@ class Index:
                     for r in [v["rec"]]
                 ],
             )
-            series_pk: dict[str, int] = {}
-            ru = list(se)
-            for i in range(0, len(ru), 500):
-                series_pk.update(
-                    dict(
-                        conn.execute(
-                            select(series.c.series_uid, series.c.pk).where(
-                                series.c.series_uid.in_(ru[i : i + 500])
-                            )
-                        ).all()
-                    )
-                )
+            series_pk = _lookup(conn, series.c.series_uid, series.c.pk, se)
             now = int(time.time())
             conn.execute(
                 insert(instances),
