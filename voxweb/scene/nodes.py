@@ -197,7 +197,26 @@ def _window_level_by_histogram(sample: np.ndarray, low: float, high: float) -> t
     return (window, (hi + lo) / 2.0)
 
 
-class ScalarVolume(TransformableNode):
+class GridGeometry:
+    """Spacing, origin and directions read off a node's 4x4 ``ijk_to_ras``."""
+
+    ijk_to_ras: np.ndarray
+
+    @property
+    def spacing(self) -> np.ndarray:
+        return geometry.spacing_of(self.ijk_to_ras)
+
+    @property
+    def origin(self) -> np.ndarray:
+        return geometry.origin_of(self.ijk_to_ras)
+
+    @property
+    def directions(self) -> np.ndarray:
+        """3x3, columns are the unit RAS directions of i, j, k."""
+        return geometry.directions_of(self.ijk_to_ras)
+
+
+class ScalarVolume(GridGeometry, TransformableNode):
     """A 3-D scalar image: ``array`` in (k, j, i) order, any dtype, and a 4x4 IJK->RAS matrix."""
 
     slicer_class = "vtkMRMLScalarVolumeNode"
@@ -229,19 +248,6 @@ class ScalarVolume(TransformableNode):
         """(ni, nj, nk): the image dimensions in Slicer/VTK order."""
         k, j, i = self.array.shape
         return (i, j, k)
-
-    @property
-    def spacing(self) -> np.ndarray:
-        return geometry.spacing_of(self.ijk_to_ras)
-
-    @property
-    def origin(self) -> np.ndarray:
-        return geometry.origin_of(self.ijk_to_ras)
-
-    @property
-    def directions(self) -> np.ndarray:
-        """3x3, columns are the unit RAS directions of i, j, k."""
-        return geometry.directions_of(self.ijk_to_ras)
 
     def set_geometry(
         self,
@@ -321,7 +327,7 @@ class LinearTransform(TransformNode):
         self.matrix_to_parent = np.linalg.inv(np.asarray(value, dtype=float))
 
 
-class GridTransform(TransformNode):
+class GridTransform(GridGeometry, TransformNode):
     """A dense displacement field (k, j, i, 3) in RAS mm with its own IJK->RAS geometry.
 
     ``from_parent`` is True when the displacements map parent-space points to child space
@@ -348,18 +354,6 @@ class GridTransform(TransformNode):
             np.eye(4) if ijk_to_ras is None else np.array(ijk_to_ras, dtype=float)
         )
         self.from_parent: bool = from_parent
-
-    @property
-    def spacing(self) -> np.ndarray:
-        return geometry.spacing_of(self.ijk_to_ras)
-
-    @property
-    def origin(self) -> np.ndarray:
-        return geometry.origin_of(self.ijk_to_ras)
-
-    @property
-    def directions(self) -> np.ndarray:
-        return geometry.directions_of(self.ijk_to_ras)
 
 
 # ----------------------------------------------------------------------------- markups
