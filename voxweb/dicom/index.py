@@ -280,6 +280,25 @@ def _lookup(conn: Connection, key: Any, value: Any, keys: Iterable[str]) -> dict
     return found
 
 
+def _where_uids(q: Any, study_uid: str | None, series_uid: str | None, sop_uid: str | None) -> Any:
+    """Narrow an instance query (joined with series and studies) to the UIDs given."""
+    for column, uid in (
+        (studies.c.study_uid, study_uid),
+        (series.c.series_uid, series_uid),
+        (instances.c.sop_uid, sop_uid),
+    ):
+        if uid is not None:
+            q = q.where(column == uid)
+    return q
+
+
+def _in_series_order(q: Any) -> Any:
+    """Series by SeriesNumber, instances by InstanceNumber (ties by insertion order)."""
+    return q.order_by(
+        series.c.series_number, series.c.pk, instances.c.instance_number, instances.c.pk
+    )
+
+
 class Index:
     """SQL index of a DICOM database. Thread-safe; one instance per process."""
 
@@ -733,16 +752,7 @@ class Index:
         sop_uid: str | None = None,
     ) -> list[StoredInstance]:
         """Instances of a study / series / one instance, ordered by series and InstanceNumber."""
-        q = self._instance_select()
-        if study_uid is not None:
-            q = q.where(studies.c.study_uid == study_uid)
-        if series_uid is not None:
-            q = q.where(series.c.series_uid == series_uid)
-        if sop_uid is not None:
-            q = q.where(instances.c.sop_uid == sop_uid)
-        q = q.order_by(
-            series.c.series_number, series.c.pk, instances.c.instance_number, instances.c.pk
-        )
+        q = _in_series_order(_where_uids(self._instance_select(), study_uid, series_uid, sop_uid))
         with self.read() as conn:
             return [StoredInstance(**r._asdict()) for r in conn.execute(q)]
 
@@ -760,15 +770,8 @@ class Index:
             select(studies.c.study_uid, series.c.series_uid, instances.c.sop_uid, instances.c.json)
             .join(series, series.c.pk == instances.c.series_fk)
             .join(studies, studies.c.pk == instances.c.study_fk)
-            .where(studies.c.study_uid == study_uid)
         )
-        if series_uid is not None:
-            q = q.where(series.c.series_uid == series_uid)
-        if sop_uid is not None:
-            q = q.where(instances.c.sop_uid == sop_uid)
-        q = q.order_by(
-            series.c.series_number, series.c.pk, instances.c.instance_number, instances.c.pk
-        )
+        q = _in_series_order(_where_uids(q, study_uid, series_uid, sop_uid))
         with self.read() as conn:
             rows = [tuple(r) for r in conn.execute(q)]
         if not rows:
@@ -791,12 +794,8 @@ class Index:
             )
             .join(series, series.c.pk == instances.c.series_fk)
             .join(studies, studies.c.pk == instances.c.study_fk)
-            .where(instances.c.sop_uid == sop_uid)
         )
-        if study_uid is not None:
-            q = q.where(studies.c.study_uid == study_uid)
-        if series_uid is not None:
-            q = q.where(series.c.series_uid == series_uid)
+        q = _where_uids(q, study_uid, series_uid, sop_uid)
         with self.read() as conn:
             row = conn.execute(q).first()
         if row is None:
