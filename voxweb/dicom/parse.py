@@ -163,26 +163,6 @@ def name_words(text: str) -> str:
     return " " + " ".join(out.split())
 
 
-def _str(ds: Dataset, keyword: str) -> str:
-    try:
-        value = ds.get(keyword)
-    except Exception:  # an invalid value must not stop the ingest
-        return ""
-    if value is None:
-        return ""
-    if isinstance(value, pydicom.multival.MultiValue):
-        return "\\".join(str(v) for v in value)
-    return str(value).strip()
-
-
-def _int(ds: Dataset, keyword: str) -> int | None:
-    try:
-        value = ds.get(keyword)
-        return None if value is None or value == "" else int(value)
-    except Exception:
-        return None
-
-
 def _da(text: str) -> str:
     return text.replace(".", "").replace("-", "").strip()[:8]
 
@@ -266,7 +246,11 @@ def parse_instance(data: bytes, *, bulk_threshold: int = BULK_THRESHOLD) -> Inst
     rec = InstanceRecord(transfer_syntax_uid=ts, data=data)
     rec.sha256 = hashlib.sha256(data).hexdigest()
     rec.file_size = len(data)
-    _fill_columns(rec, ds)
+    # the JSON model first: it decodes simple values straight from their bytes, and the
+    # columns are read from it (asking pydicom for them would convert each element twice)
+    nested: dict[str, list[int]] | None = {} if offsets_valid else None
+    model = _to_json_model(ds, bulk_items, ts, little, bulk_threshold, nested)
+    _fill_columns(rec, model)
     if not rec.sop_uid:
         rec.sop_uid = str(meta.get("MediaStorageSOPInstanceUID", "") or "")
     if not rec.sop_class_uid:
@@ -308,12 +292,12 @@ def parse_instance(data: bytes, *, bulk_threshold: int = BULK_THRESHOLD) -> Inst
             bulk_ranges[f"{tag:08X}"] = [raw.value_tell, end - raw.value_tell]
         else:
             bulk_ranges[f"{tag:08X}"] = [raw.value_tell, raw.length]
-    nested: dict[str, list[int]] | None = {} if offsets_valid else None
-    rec.json = _to_json(ds, bulk_items, ts, little, bulk_threshold, nested)
+    rec.json = json.dumps(model, separators=(",", ":"), ensure_ascii=False)
     if offsets_valid:
         bulk_ranges.update(nested or {})
         rec.bulk = json.dumps(bulk_ranges, separators=(",", ":"))
-        rec.frames = _frame_table(rec, ds, raws, bot, enc_fragments)
+        photometric = _text(model, "00280004")
+        rec.frames = _frame_table(rec, ds, raws, bot, enc_fragments, photometric)
     else:
         rec.bulk = "{}"
         rec.frames = None
@@ -356,38 +340,81 @@ def _to_part10(data: bytes) -> bytes:
         raise DicomFormatError(f"not a readable DICOM file: {exc}") from exc
 
 
-def _fill_columns(rec: InstanceRecord, ds: Dataset) -> None:
-    rec.patient_id = _str(ds, "PatientID")
-    rec.patient_name = _str(ds, "PatientName")
-    rec.patient_birth_date = _da(_str(ds, "PatientBirthDate"))
-    rec.patient_sex = _str(ds, "PatientSex")
-    rec.study_uid = _str(ds, "StudyInstanceUID")
-    rec.study_date = _da(_str(ds, "StudyDate"))
-    rec.study_time = _tm(_str(ds, "StudyTime"))
-    rec.accession_number = _str(ds, "AccessionNumber")
-    rec.referring_physician_name = _str(ds, "ReferringPhysicianName")
-    rec.study_description = _str(ds, "StudyDescription")
-    rec.study_id = _str(ds, "StudyID")
-    rec.specific_character_set = _str(ds, "SpecificCharacterSet")
-    rec.series_uid = _str(ds, "SeriesInstanceUID")
-    rec.modality = _str(ds, "Modality")
-    rec.series_number = _int(ds, "SeriesNumber")
-    rec.series_description = _str(ds, "SeriesDescription")
-    rec.series_date = _da(_str(ds, "SeriesDate"))
-    rec.series_time = _tm(_str(ds, "SeriesTime"))
-    rec.pps_start_date = _da(_str(ds, "PerformedProcedureStepStartDate"))
-    rec.pps_start_time = _tm(_str(ds, "PerformedProcedureStepStartTime"))
-    rec.body_part_examined = _str(ds, "BodyPartExamined")
-    rec.sop_uid = _str(ds, "SOPInstanceUID")
-    rec.sop_class_uid = _str(ds, "SOPClassUID")
-    rec.instance_number = _int(ds, "InstanceNumber")
-    rec.rows = _int(ds, "Rows")
-    rec.columns = _int(ds, "Columns")
-    rec.bits_allocated = _int(ds, "BitsAllocated")
-    rec.bits_stored = _int(ds, "BitsStored")
-    rec.high_bit = _int(ds, "HighBit")
-    rec.samples_per_pixel = _int(ds, "SamplesPerPixel")
-    rec.number_of_frames = _int(ds, "NumberOfFrames")
+# QIDO columns and the (group, element) tags they come from
+_TEXT_COLUMNS = (
+    ("patient_id", "00100020"),
+    ("patient_name", "00100010"),
+    ("patient_sex", "00100040"),
+    ("study_uid", "0020000D"),
+    ("accession_number", "00080050"),
+    ("referring_physician_name", "00080090"),
+    ("study_description", "00081030"),
+    ("study_id", "00200010"),
+    ("specific_character_set", "00080005"),
+    ("series_uid", "0020000E"),
+    ("modality", "00080060"),
+    ("series_description", "0008103E"),
+    ("body_part_examined", "00180015"),
+    ("sop_uid", "00080018"),
+    ("sop_class_uid", "00080016"),
+)
+_DATE_COLUMNS = (
+    ("patient_birth_date", "00100030"),
+    ("study_date", "00080020"),
+    ("series_date", "00080021"),
+    ("pps_start_date", "00400244"),
+)
+_TIME_COLUMNS = (
+    ("study_time", "00080030"),
+    ("series_time", "00080031"),
+    ("pps_start_time", "00400245"),
+)
+_INT_COLUMNS = (
+    ("series_number", "00200011"),
+    ("instance_number", "00200013"),
+    ("rows", "00280010"),
+    ("columns", "00280011"),
+    ("bits_allocated", "00280100"),
+    ("bits_stored", "00280101"),
+    ("high_bit", "00280102"),
+    ("samples_per_pixel", "00280002"),
+    ("number_of_frames", "00280008"),
+)
+
+
+def _text(model: dict[str, Any], key: str) -> str:
+    """A top-level value of the JSON model as DICOM text (multi-values joined with ``\\``)."""
+    values = model.get(key, {}).get("Value")
+    if not values:
+        return ""
+    out = []
+    for v in values:
+        if isinstance(v, dict):  # PN: the component groups, empty trailing groups cut
+            groups = [v.get(g, "") for g in ("Alphabetic", "Ideographic", "Phonetic")]
+            v = "=".join(groups).rstrip("=")
+        out.append(str(v))
+    return "\\".join(out).strip()
+
+
+def _first_int(model: dict[str, Any], key: str) -> int | None:
+    values = model.get(key, {}).get("Value")
+    if not values or isinstance(values[0], dict):
+        return None
+    try:
+        return int(values[0])
+    except (TypeError, ValueError):
+        return None
+
+
+def _fill_columns(rec: InstanceRecord, model: dict[str, Any]) -> None:
+    for name, key in _TEXT_COLUMNS:
+        setattr(rec, name, _text(model, key))
+    for name, key in _DATE_COLUMNS:
+        setattr(rec, name, _da(_text(model, key)))
+    for name, key in _TIME_COLUMNS:
+        setattr(rec, name, _tm(_text(model, key)))
+    for name, key in _INT_COLUMNS:
+        setattr(rec, name, _first_int(model, key))
 
 
 def _walk_encapsulated(
@@ -426,6 +453,7 @@ def _frame_table(
     raws: dict[int, Any],
     bot: list[int],
     fragments: list[tuple[int, int]] | None,
+    photometric: str,
 ) -> str | None:
     """Frame byte ranges, JSON-encoded.
 
@@ -446,7 +474,7 @@ def _frame_table(
         if not frame_bits or (frame_bits % 8 and nframes > 1):
             return None
         frame_len = (frame_bits + 7) // 8
-        if _str(ds, "PhotometricInterpretation") == "YBR_FULL_422" and spp == 3:
+        if photometric == "YBR_FULL_422" and spp == 3:
             frame_len = frame_len * 2 // 3  # two chroma samples shared by each pixel pair
         if frame_len * nframes > raw.length:
             log.warning("%s: pixel data shorter than %d frames", rec.sop_uid, nframes)
@@ -595,14 +623,15 @@ class _JsonCtx:
     bulk: dict[str, list[int]] | None  # nested bulk ranges; None: offsets invalid -> inline
 
 
-def _to_json(
+def _to_json_model(
     ds: Dataset,
     bulk_items: dict[int, tuple[str, RawDataElement]],
     ts: str,
     little: bool,
     threshold: int,
     nested_bulk: dict[str, list[int]] | None,
-) -> str:
+) -> dict[str, Any]:
+    """The instance's DICOM JSON model (PS3.18 F.2), keys sorted."""
     charset_raw = ds._dict.get(0x00080005)
     charset = ""
     if charset_raw is not None:
@@ -612,7 +641,7 @@ def _to_json(
     out = _elements_json(ds, "", ctx, bulk_items)
     if "00083002" not in out:
         out["00083002"] = {"vr": "UI", "Value": [ts]}  # AvailableTransferSyntaxUID
-    return json.dumps(dict(sorted(out.items())), separators=(",", ":"), ensure_ascii=False)
+    return dict(sorted(out.items()))
 
 
 def _elements_json(
