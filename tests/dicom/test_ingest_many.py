@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.dicom.helpers import make_instance
 from voxweb.dicom import DicomDatabase
@@ -47,3 +49,88 @@ def _study(data: bytes) -> str:
     import pydicom
 
     return str(pydicom.dcmread(io.BytesIO(data)).StudyInstanceUID)
+
+
+# -- one transaction per batch gives the same database as one instance at a time ---------------
+_PATIENTS = ("P1", "P2")
+_STUDIES = ("1.2.826.0.1.3680043.10.1", "1.2.826.0.1.3680043.10.2", "1.2.826.0.1.3680043.10.3")
+_SERIES = tuple(f"1.2.826.0.1.3680043.11.{i}" for i in range(4))
+_MODALITIES = ("MR", "CT", "")
+
+
+def _variant(sop: int, series: int, version: int) -> bytes:
+    """Instance ``sop`` of a series; ``version`` changes its bytes but not its UIDs."""
+    return make_instance(
+        SOPInstanceUID=f"1.2.826.0.1.3680043.12.{sop}",
+        SeriesInstanceUID=_SERIES[series],
+        StudyInstanceUID=_STUDIES[series % 3],
+        PatientID=_PATIENTS[series % 2],
+        Modality=_MODALITIES[series % 3],
+        InstanceNumber=sop,
+        ImageComments=f"version {version}",
+    )
+
+
+def _snapshot(db: DicomDatabase) -> dict[str, list[tuple]]:
+    """Every index row by UID (primary keys left out: they only need to be consistent)."""
+    from sqlalchemy import select
+
+    from voxweb.dicom.index import instances, patients, series, studies
+
+    with db.index.read() as conn:
+        pat = {r.pk: r.patient_id for r in conn.execute(select(patients))}
+        st = {r.pk: r.study_uid for r in conn.execute(select(studies))}
+        se = {r.pk: r.series_uid for r in conn.execute(select(series))}
+        return {
+            "patients": sorted(
+                (r.patient_id, r.num_studies) for r in conn.execute(select(patients))
+            ),
+            "studies": sorted(
+                (
+                    r.study_uid,
+                    pat[r.patient_fk],
+                    r.num_series,
+                    r.num_instances,
+                    r.modalities_in_study,
+                )
+                for r in conn.execute(select(studies))
+            ),  # fmt: skip
+            "series": sorted(
+                (r.series_uid, st[r.study_fk], r.num_instances, r.modality)
+                for r in conn.execute(select(series))
+            ),
+            "instances": sorted(
+                (r.sop_uid, se[r.series_fk], st[r.study_fk], r.sha256)
+                for r in conn.execute(select(instances))
+            ),
+        }
+
+
+_steps = st.lists(
+    st.tuples(st.integers(0, 5), st.integers(0, 3), st.integers(0, 1)), min_size=1, max_size=12
+)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(first=_steps, second=_steps, policy=st.sampled_from(["refuse", "replace"]))
+def test_batches_build_the_same_index_as_single_ingests(tmp_path_factory, first, second, policy):
+    # the second batch meets what the first stored: duplicates, conflicts, replacements
+    root = tmp_path_factory.mktemp("db")
+    one = DicomDatabase(root / "one", fsync=False, duplicate_policy=policy)
+    many = DicomDatabase(root / "many", fsync=False, duplicate_policy=policy)
+    try:
+        for batch in (first, second):
+            datas = [_variant(*step) for step in batch]
+            singles = [one.ingest_bytes(d) for d in datas]
+            batched = many.ingest_many(datas)
+            assert [(r.status, r.failure_code) for r in batched] == [
+                (r.status, r.failure_code) for r in singles
+            ]
+            assert _snapshot(many) == _snapshot(one)
+        report = many.check(min_age_s=0)
+        assert report.ok, report  # no file left behind by refused or replaced instances
+    finally:
+        one.close()
+        many.close()

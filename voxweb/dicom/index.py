@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -211,11 +212,6 @@ def _instance_values(
 
 
 # Statements built once (their compiled form is cached): the ingest hot path.
-_SEL_INSTANCE = select(
-    instances.c.pk, instances.c.sha256, instances.c.path, instances.c.linked
-).where(instances.c.sop_uid == bindparam("u"))
-_SEL_STUDY = select(studies.c.pk).where(studies.c.study_uid == bindparam("u"))
-_SEL_SERIES = select(series.c.pk, series.c.study_fk).where(series.c.series_uid == bindparam("u"))
 _INS_STUDY = insert(studies)
 _INS_SERIES = insert(series)
 _INS_INSTANCE = insert(instances)
@@ -271,13 +267,44 @@ def _sqlite_url(path: str | os.PathLike[str]) -> str:
 _IN_BATCH = 500  # keys per IN (...) list: keeps each statement well under SQLite's limits
 
 
-def _lookup(conn: Connection, key: Any, value: Any, keys: Iterable[str]) -> dict[str, Any]:
-    """``{key: value}`` for the rows whose ``key`` column is in ``keys``, in IN-list batches."""
+def _lookup(conn: Connection, key: Any, keys: Iterable[str], *columns: Any) -> dict[str, Any]:
+    """``{key: value}`` of the rows whose ``key`` is in ``keys`` (IN-list batches).
+
+    The value is the one column asked for, or the row (named fields) when several are.
+    """
     keys = list(keys)
     found: dict[str, Any] = {}
     for i in range(0, len(keys), _IN_BATCH):
-        found.update(conn.execute(select(key, value).where(key.in_(keys[i : i + _IN_BATCH]))).all())
+        rows = conn.execute(select(key, *columns).where(key.in_(keys[i : i + _IN_BATCH])))
+        if len(columns) == 1:
+            found.update(rows.all())
+        else:
+            found.update((r[0], r) for r in rows)
     return found
+
+
+def _first_by(recs: Iterable[InstanceRecord], attr: str, known: Any) -> dict[str, InstanceRecord]:
+    """The first record of each ``attr`` value not in ``known``, in order of arrival."""
+    first: dict[str, InstanceRecord] = {}
+    for rec in recs:
+        value = getattr(rec, attr)
+        if value not in known and value not in first:
+            first[value] = rec
+    return first
+
+
+def _unique_sop_chunks(
+    items: Sequence[tuple[InstanceRecord, str, bool]],
+) -> Iterator[Sequence[tuple[InstanceRecord, str, bool]]]:
+    """Cut ``items`` where a SOPInstanceUID repeats, so each chunk can be added set-wise."""
+    start, seen = 0, set()
+    for i, (rec, _, _) in enumerate(items):
+        if rec.sop_uid in seen:
+            yield items[start:i]
+            start, seen = i, set()
+        seen.add(rec.sop_uid)
+    if start < len(items):
+        yield items[start:]
 
 
 def _where_uids(q: Any, study_uid: str | None, series_uid: str | None, sop_uid: str | None) -> Any:
@@ -383,238 +410,144 @@ class Index:
         Same SOPInstanceUID and same bytes -> ``duplicate`` (no change). Different bytes ->
         ``replaced`` when ``replace`` else ``conflict`` (no change).
         """
+        return self.add_many([(rec, path, linked)], replace=replace)[0]
+
+    def add_many(
+        self, items: Sequence[tuple[InstanceRecord, str, bool]], *, replace: bool = False
+    ) -> list[AddOutcome]:
+        """Insert ``(record, path, linked)`` items in one transaction; one outcome per item.
+
+        The outcomes are those of adding the items one by one in order (see ``add``), for a
+        handful of set-wise statements instead of six per instance.
+        """
         for attempt in range(8):
             try:
                 with self.write() as conn:
-                    return self._add(conn, rec, path, linked, replace)
+                    out: list[AddOutcome] = []
+                    for chunk in _unique_sop_chunks(items):
+                        out.extend(self._add_chunk(conn, chunk, replace))
+                    return out
             except (IntegrityError, OperationalError) as exc:
-                # PostgreSQL: a concurrent writer created the same study/series first;
+                # PostgreSQL: a concurrent writer created the same patient/study/series first;
                 # SQLite: the busy timeout ran out under heavy load. Both are worth a retry.
                 transient = (
                     isinstance(exc, IntegrityError) or "locked" in str(exc) or "busy" in str(exc)
                 )
                 if not transient or attempt == 7:
                     raise
-                log.info("retrying the index insert of %s after: %s", rec.sop_uid, exc)
+                log.info("retrying the index insert of %d instance(s) after: %s", len(items), exc)
                 time.sleep(0.05 * (attempt + 1))
         raise AssertionError("unreachable")
 
-    def add_many(
-        self, items: Iterable[tuple[InstanceRecord, str, bool]], *, replace: bool = False
+    def _add_chunk(
+        self, conn: Connection, items: Sequence[tuple[InstanceRecord, str, bool]], replace: bool
     ) -> list[AddOutcome]:
-        """Insert many ``(record, path, linked)`` in one transaction (bulk import helper)."""
-        with self.write() as conn:
-            return [self._add(conn, rec, path, linked, replace) for rec, path, linked in items]
+        """``add_many`` for items with distinct SOPInstanceUIDs."""
+        old = _lookup(
+            conn,
+            instances.c.sop_uid,
+            (r.sop_uid for r, _, _ in items),
+            instances.c.pk,
+            instances.c.sha256,
+            instances.c.path,
+            instances.c.linked,
+        )
+        outcomes: list[AddOutcome] = []
+        todo: list[tuple[InstanceRecord, str, bool]] = []
+        for rec, path, linked in items:
+            prev = old.get(rec.sop_uid)
+            if prev is None:
+                outcomes.append(AddOutcome("stored"))
+            elif prev.sha256 == rec.sha256:
+                outcomes.append(AddOutcome("duplicate"))
+                continue
+            elif not replace:
+                outcomes.append(AddOutcome("conflict"))
+                continue
+            else:  # what came before goes in first: the deletion may empty a series or study
+                self._insert_new(conn, todo)
+                todo = []
+                self._delete_instance_rows(conn, [prev.pk])
+                outcomes.append(AddOutcome("replaced", prev.path, bool(prev.linked)))
+            todo.append((rec, path, linked))
+        self._insert_new(conn, todo)
+        return outcomes
 
-    def _add(
-        self, conn: Connection, rec: InstanceRecord, path: str, linked: bool, replace: bool
-    ) -> AddOutcome:
-        old = conn.execute(_SEL_INSTANCE, {"u": rec.sop_uid}).first()
-        outcome = AddOutcome("stored")
-        if old is not None:
-            if old.sha256 == rec.sha256:
-                return AddOutcome("duplicate")
-            if not replace:
-                return AddOutcome("conflict")
-            self._delete_instance_rows(conn, [old.pk])
-            outcome = AddOutcome("replaced", old_path=old.path, old_linked=bool(old.linked))
+    def _insert_new(
+        self, conn: Connection, todo: Sequence[tuple[InstanceRecord, str, bool]]
+    ) -> None:
+        """Insert instances not in the index (and their new patients, studies, series)."""
+        if not todo:
+            return
+        recs = [rec for rec, _, _ in todo]
+        study_pk = _lookup(conn, studies.c.study_uid, {r.study_uid for r in recs}, studies.c.pk)
+        new_studies = _first_by(recs, "study_uid", study_pk)
+        if new_studies:
+            first = list(new_studies.values())
+            patient_pk = self._patients(conn, first)
+            conn.execute(_INS_STUDY, [_study_values(r, patient_pk[r.patient_id]) for r in first])
+            per_patient = Counter(patient_pk[r.patient_id] for r in first)
+            conn.execute(_INC_PATIENT_STUDIES, [{"k": k, "n": n} for k, n in per_patient.items()])
+            study_pk.update(_lookup(conn, studies.c.study_uid, new_studies, studies.c.pk))
 
-        study_row = conn.execute(_SEL_STUDY, {"u": rec.study_uid}).first()
-        if study_row is None:
-            patient_pk = self._patient(conn, rec)
-            study_pk = conn.execute(
-                _INS_STUDY, _study_values(rec, patient_pk)
-            ).inserted_primary_key[0]
-            conn.execute(_INC_PATIENT_STUDIES, {"k": patient_pk, "n": 1})
-        else:
-            study_pk = study_row.pk
-
-        series_row = conn.execute(_SEL_SERIES, {"u": rec.series_uid}).first()
-        if series_row is None:
-            values = _series_values(rec, study_pk)
-            values["num_instances"] = 1
-            series_pk = conn.execute(_INS_SERIES, values).inserted_primary_key[0]
-            conn.execute(_INC_STUDY, {"k": study_pk, "s": 1, "n": 1})
-            self._refresh_modalities(conn, study_pk)
-        else:
-            series_pk = series_row.pk
-            study_pk = series_row.study_fk  # a series belongs to the study that created it
-            conn.execute(_INC_SERIES, {"k": series_pk, "n": 1})
-            conn.execute(_INC_STUDY, {"k": study_pk, "s": 0, "n": 1})
-        conn.execute(_INS_INSTANCE, _instance_values(rec, path, linked, series_pk, study_pk))
-        return outcome
-
-    def bulk_load(self, items: Sequence[tuple[InstanceRecord, str, bool]]) -> int:
-        """Fast bulk insert (executemany) of instances of studies not yet in the index.
-
-        Records of studies that already exist go through the normal ``add`` path. Counts and
-        ModalitiesInStudy are computed in Python. Returns the number of instances inserted.
-        """
-        with self.write() as conn:
-            uids = sorted({rec.study_uid for rec, _, _ in items})
-            existing = set(_lookup(conn, studies.c.study_uid, studies.c.pk, uids))
-            slow = [it for it in items if it[0].study_uid in existing]
-            fast = [it for it in items if it[0].study_uid not in existing]
-            done = sum(
-                self._add(conn, rec, path, linked, False).status == "stored"
-                for rec, path, linked in slow
-            )
-            if not fast:
-                return done
-            # patients
-            pids = sorted({rec.patient_id for rec, _, _ in fast})
-            patient_pk = _lookup(conn, patients.c.patient_id, patients.c.pk, pids)
-            new_patients: dict[str, InstanceRecord] = {}
-            for rec, _, _ in fast:
-                if rec.patient_id not in patient_pk:
-                    new_patients.setdefault(rec.patient_id, rec)
-            if new_patients:
-                conn.execute(
-                    insert(patients),
-                    [
-                        {
-                            "patient_id": r.patient_id,
-                            "patient_name": r.patient_name,
-                            "patient_name_ci": pn_key(r.patient_name),
-                            "patient_birth_date": r.patient_birth_date,
-                            "patient_sex": r.patient_sex,
-                            "num_studies": 0,
-                        }
-                        for r in new_patients.values()
-                    ],
-                )
-                patient_pk = _lookup(conn, patients.c.patient_id, patients.c.pk, pids)
-            # aggregate
-            st: dict[str, dict[str, Any]] = {}
-            se: dict[str, dict[str, Any]] = {}
-            for rec, _, _ in fast:
-                s = st.setdefault(
-                    rec.study_uid, {"rec": rec, "series": set(), "n": 0, "mods": set()}
-                )
-                s["n"] += 1
-                s["series"].add(rec.series_uid)
-                if rec.modality:
-                    s["mods"].add(rec.modality)
-                se.setdefault(rec.series_uid, {"rec": rec, "n": 0})["n"] += 1
+        uids = {r.series_uid for r in recs}
+        series_row = _lookup(conn, series.c.series_uid, uids, series.c.pk, series.c.study_fk)
+        new_series = list(_first_by(recs, "series_uid", series_row).values())
+        if new_series:
             conn.execute(
-                insert(studies),
+                _INS_SERIES, [_series_values(r, study_pk[r.study_uid]) for r in new_series]
+            )
+            series_row.update(
+                _lookup(
+                    conn,
+                    series.c.series_uid,
+                    (r.series_uid for r in new_series),
+                    series.c.pk,
+                    series.c.study_fk,
+                )
+            )
+
+        # a series belongs to the study that created it, whatever a later instance says
+        rows = []
+        per_series: Counter[int] = Counter()
+        per_study: Counter[int] = Counter()
+        for rec, path, linked in todo:
+            row = series_row[rec.series_uid]
+            per_series[row.pk] += 1
+            per_study[row.study_fk] += 1
+            rows.append(_instance_values(rec, path, linked, row.pk, row.study_fk))
+        conn.execute(_INS_INSTANCE, rows)
+        conn.execute(_INC_SERIES, [{"k": k, "n": n} for k, n in per_series.items()])
+        new_per_study = Counter(series_row[r.series_uid].study_fk for r in new_series)
+        conn.execute(
+            _INC_STUDY,
+            [{"k": k, "s": new_per_study[k], "n": n} for k, n in per_study.items()],
+        )
+        for k in new_per_study:
+            self._refresh_modalities(conn, k)
+
+    def _patients(self, conn: Connection, recs: Sequence[InstanceRecord]) -> dict[str, int]:
+        """Patient pk of each record's PatientID, inserting the patients not yet known."""
+        ids = {r.patient_id for r in recs}
+        found = _lookup(conn, patients.c.patient_id, ids, patients.c.pk)
+        missing = _first_by(recs, "patient_id", found)
+        if missing:
+            conn.execute(
+                insert(patients),
                 [
                     {
-                        "study_uid": u,
-                        "patient_fk": patient_pk[r.patient_id],
                         "patient_id": r.patient_id,
                         "patient_name": r.patient_name,
                         "patient_name_ci": pn_key(r.patient_name),
-                        "patient_name_words": name_words(r.patient_name),
                         "patient_birth_date": r.patient_birth_date,
                         "patient_sex": r.patient_sex,
-                        "study_date": r.study_date,
-                        "study_time": r.study_time,
-                        "accession_number": r.accession_number,
-                        "referring_physician_name": r.referring_physician_name,
-                        "referring_physician_name_ci": pn_key(r.referring_physician_name),
-                        "referring_physician_name_words": name_words(r.referring_physician_name),
-                        "study_description": r.study_description,
-                        "study_id": r.study_id,
-                        "specific_character_set": r.specific_character_set,
-                        "modalities_in_study": "\\".join(sorted(v["mods"])),
-                        "num_series": len(v["series"]),
-                        "num_instances": v["n"],
+                        "num_studies": 0,
                     }
-                    for u, v in st.items()
-                    for r in [v["rec"]]
+                    for r in missing.values()
                 ],
             )
-            per_patient: dict[int, int] = {}
-            for v in st.values():
-                k = patient_pk[v["rec"].patient_id]
-                per_patient[k] = per_patient.get(k, 0) + 1
-            for k, n in per_patient.items():
-                conn.execute(
-                    update(patients)
-                    .where(patients.c.pk == k)
-                    .values(num_studies=patients.c.num_studies + n)
-                )
-            study_pk = _lookup(conn, studies.c.study_uid, studies.c.pk, st)
-            conn.execute(
-                insert(series),
-                [
-                    {
-                        "series_uid": u,
-                        "study_fk": study_pk[r.study_uid],
-                        "modality": r.modality,
-                        "series_number": r.series_number,
-                        "series_description": r.series_description,
-                        "series_date": r.series_date,
-                        "series_time": r.series_time,
-                        "pps_start_date": r.pps_start_date,
-                        "pps_start_time": r.pps_start_time,
-                        "body_part_examined": r.body_part_examined,
-                        "num_instances": v["n"],
-                    }
-                    for u, v in se.items()
-                    for r in [v["rec"]]
-                ],
-            )
-            series_pk = _lookup(conn, series.c.series_uid, series.c.pk, se)
-            now = int(time.time())
-            conn.execute(
-                insert(instances),
-                [
-                    {
-                        "sop_uid": r.sop_uid,
-                        "series_fk": series_pk[r.series_uid],
-                        "study_fk": study_pk[r.study_uid],
-                        "sop_class_uid": r.sop_class_uid,
-                        "instance_number": r.instance_number,
-                        "rows": r.rows,
-                        "columns": r.columns,
-                        "bits_allocated": r.bits_allocated,
-                        "bits_stored": r.bits_stored,
-                        "high_bit": r.high_bit,
-                        "samples_per_pixel": r.samples_per_pixel,
-                        "number_of_frames": r.number_of_frames,
-                        "transfer_syntax_uid": r.transfer_syntax_uid,
-                        "path": path,
-                        "linked": linked,
-                        "file_size": r.file_size,
-                        "sha256": r.sha256,
-                        "json": r.json,
-                        "frames": r.frames,
-                        "bulk": r.bulk,
-                        "created": now,
-                    }
-                    for r, path, linked in fast
-                ],
-            )
-            return done + len(fast)
-
-    def _patient(self, conn: Connection, rec: InstanceRecord) -> int:
-        row = conn.execute(
-            select(patients.c.pk).where(patients.c.patient_id == rec.patient_id)
-        ).first()
-        if row is not None:
-            return int(row.pk)
-        try:
-            with conn.begin_nested():
-                return int(
-                    conn.execute(
-                        insert(patients).values(
-                            patient_id=rec.patient_id,
-                            patient_name=rec.patient_name,
-                            patient_name_ci=pn_key(rec.patient_name),
-                            patient_birth_date=rec.patient_birth_date,
-                            patient_sex=rec.patient_sex,
-                            num_studies=0,
-                        )
-                    ).inserted_primary_key[0]
-                )
-        except IntegrityError:  # PostgreSQL: a concurrent writer inserted it first
-            return int(
-                conn.execute(
-                    select(patients.c.pk).where(patients.c.patient_id == rec.patient_id)
-                ).scalar_one()
-            )
+            found.update(_lookup(conn, patients.c.patient_id, missing, patients.c.pk))
+        return found
 
     @staticmethod
     def _refresh_modalities(conn: Connection, study_pk: int) -> None:
@@ -744,6 +677,16 @@ class Index:
         with self.read() as conn:
             row = conn.execute(stmt, {"sop_uid": sop_uid}).first()
         return None if row is None else StoredInstance(**row._asdict())
+
+    def get_instances(self, sop_uids: Iterable[str]) -> dict[str, StoredInstance]:
+        """The stored instances among these SOPInstanceUIDs, by UID."""
+        uids = list(sop_uids)
+        found: dict[str, StoredInstance] = {}
+        with self.read() as conn:
+            for i in range(0, len(uids), _IN_BATCH):
+                q = self._instance_select().where(instances.c.sop_uid.in_(uids[i : i + _IN_BATCH]))
+                found.update((r.sop_uid, StoredInstance(**r._asdict())) for r in conn.execute(q))
+        return found
 
     def find_instances(
         self,

@@ -13,18 +13,19 @@ import logging
 import os
 import time
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import pydicom
 
 from voxweb.dicom.errors import DicomFormatError
-from voxweb.dicom.parse import parse_instance
+from voxweb.dicom.parse import InstanceRecord, parse_instance
 
 if TYPE_CHECKING:
     from voxweb.dicom.database import DicomDatabase
+    from voxweb.dicom.index import AddOutcome, StoredInstance
 
 log = logging.getLogger(__name__)
 
@@ -102,39 +103,32 @@ def ingest_bytes(
     ``expected_study_uid``: STOW-RS ``POST /studies/{S}``; other studies fail (0xA900).
     Never raises for bad input: the result says ``failed`` with a reason.
     """
-    prepared = _prepare(db, data, policy, expected_study_uid, link_path, source, sync=True)
-    if isinstance(prepared, IngestResult):
-        return prepared
-    return _commit(db, prepared)
+    parsed = parse_part(data, db.bulk_threshold, expected_study_uid, source)
+    return store_parsed(db, [parsed], policy=policy, link_paths=[link_path], sources=[source])[0]
 
 
-@dataclass
-class _Prepared:
-    """An instance parsed, checked and written, waiting for its index row."""
-
-    result: IngestResult
-    rec: Any
-    path: str
-    linked: bool
-    wrote: bool
-    existing: Any
-    policy: DuplicatePolicy
-
-
-def _prepare(
+def ingest_many(
     db: DicomDatabase,
-    data: bytes,
-    policy: DuplicatePolicy | None,
-    expected_study_uid: str | None,
-    link_path: str | os.PathLike[str] | None,
-    source: str,
+    datas: Iterable[bytes],
     *,
-    sync: bool,
-) -> _Prepared | IngestResult:
-    """Parse, check duplicates and write the file (fsynced only when ``sync``)."""
-    policy = policy or db.duplicate_policy
+    policy: DuplicatePolicy | None = None,
+    expected_study_uid: str | None = None,
+    source: str = "",
+) -> list[IngestResult]:
+    """Ingest several instances (a STOW-RS request): one file-system sync, one transaction."""
+    parsed = [parse_part(d, db.bulk_threshold, expected_study_uid, source) for d in datas]
+    return store_parsed(db, parsed, policy=policy, sources=[source] * len(parsed))
+
+
+def parse_part(
+    data: bytes, bulk_threshold: int, expected_study_uid: str | None, source: str
+) -> InstanceRecord | IngestResult:
+    """Parse and check one instance: its record, or a ``failed`` result saying why.
+
+    Pure (no database, no I/O), so it can run in a worker process.
+    """
     try:
-        rec = parse_instance(data, bulk_threshold=db.bulk_threshold)
+        rec = parse_instance(data, bulk_threshold=bulk_threshold)
     except DicomFormatError as exc:
         return IngestResult(
             "failed", reason=str(exc), failure_code=FAILURE_PROCESSING, source=source
@@ -146,7 +140,117 @@ def _prepare(
             failure_code=FAILURE_PROCESSING,
             source=source,
         )
-    data = rec.data  # a raw dataset was wrapped into Part 10 by the parser
+    if expected_study_uid is not None and rec.study_uid != expected_study_uid:
+        return IngestResult(
+            "failed",
+            sop_uid=rec.sop_uid,
+            sop_class_uid=rec.sop_class_uid,
+            study_uid=rec.study_uid,
+            series_uid=rec.series_uid,
+            reason=f"StudyInstanceUID {rec.study_uid} differs from the study {expected_study_uid} of the request",
+            failure_code=FAILURE_STUDY_MISMATCH,
+            source=source,
+        )
+    return rec
+
+
+@dataclass
+class _Prepared:
+    """An instance parsed, checked and written, waiting for its index row."""
+
+    result: IngestResult
+    rec: InstanceRecord
+    path: str
+    linked: bool
+    wrote: bool
+
+
+def store_parsed(
+    db: DicomDatabase,
+    parsed: Sequence[InstanceRecord | IngestResult],
+    *,
+    policy: DuplicatePolicy | None = None,
+    link_paths: Sequence[str | os.PathLike[str] | None] | None = None,
+    sources: Sequence[str] | None = None,
+) -> list[IngestResult]:
+    """Write the files of parsed instances, make them durable, then index them all at once.
+
+    A file is durable before its row is committed: one fsync (a single file) or one
+    ``syncfs`` (several) for the batch, then one index transaction for every row.
+    """
+    policy = policy or db.duplicate_policy
+    cut = _repeat_index(parsed)
+    if cut is not None:  # the same instance twice: the second must see what the first did
+        head = store_parsed(
+            db,
+            parsed[:cut],
+            policy=policy,
+            link_paths=link_paths[:cut] if link_paths else None,
+            sources=sources[:cut] if sources else None,
+        )
+        return head + store_parsed(
+            db,
+            parsed[cut:],
+            policy=policy,
+            link_paths=link_paths[cut:] if link_paths else None,
+            sources=sources[cut:] if sources else None,
+        )
+    recs = [p for p in parsed if isinstance(p, InstanceRecord)]
+    existing = db.index.get_instances([r.sop_uid for r in recs]) if recs else {}
+    sync_each = len(recs) < 2
+    steps: list[_Prepared | IngestResult] = []
+    stale: list[int] = []  # rows whose file vanished: re-pointed at the file written now
+    for i, item in enumerate(parsed):
+        if isinstance(item, IngestResult):
+            steps.append(item)
+            continue
+        link = link_paths[i] if link_paths else None
+        source = sources[i] if sources else ""
+        step = _prepare(db, item, existing.get(item.sop_uid), policy, link, source, sync_each)
+        if isinstance(step, _Prepared) and step.result.status == "stale":
+            step.result.status = "stored"
+            stale.append(existing[item.sop_uid].pk)
+        steps.append(step)
+    prepared = [p for p in steps if isinstance(p, _Prepared)]
+    written = [p.path for p in prepared if p.wrote]
+    if written and not sync_each:
+        db.store.sync_all(written)
+    if stale:
+        db.index.delete_by_pks(stale)
+    try:
+        outcomes = db.index.add_many(
+            [(p.rec, p.path, p.linked) for p in prepared], replace=(policy == "replace")
+        )
+    except Exception:
+        for path in written:
+            db.store.remove(path)
+        raise
+    for prep, outcome in zip(prepared, outcomes, strict=True):
+        _settle(db, prep, outcome)
+    return [p.result if isinstance(p, _Prepared) else p for p in steps]
+
+
+def _repeat_index(parsed: Sequence[InstanceRecord | IngestResult]) -> int | None:
+    """Index of the first record whose SOPInstanceUID came earlier in ``parsed``, or None."""
+    seen: set[str] = set()
+    for i, item in enumerate(parsed):
+        if isinstance(item, InstanceRecord):
+            if item.sop_uid in seen:
+                return i
+            seen.add(item.sop_uid)
+    return None
+
+
+def _prepare(
+    db: DicomDatabase,
+    rec: InstanceRecord,
+    existing: StoredInstance | None,
+    policy: DuplicatePolicy,
+    link_path: str | os.PathLike[str] | None,
+    source: str,
+    sync: bool,
+) -> _Prepared | IngestResult:
+    """Check an instance against the index and write its file (fsynced only when ``sync``)."""
     result = IngestResult(
         "stored",
         sop_uid=rec.sop_uid,
@@ -155,109 +259,55 @@ def _prepare(
         series_uid=rec.series_uid,
         source=source,
     )
-    if expected_study_uid is not None and rec.study_uid != expected_study_uid:
-        result.status, result.failure_code = "failed", FAILURE_STUDY_MISMATCH
-        result.reason = f"StudyInstanceUID {rec.study_uid} differs from the study {expected_study_uid} of the request"
-        return result
-
-    existing = db.index.get_instance(rec.sop_uid)
     if existing is not None:
-        if existing.sha256 == rec.sha256 and db.store.resolve(existing.path).is_file():
-            result.status = "duplicate"
-            return result
-        if existing.sha256 != rec.sha256 and policy != "replace":
+        if existing.sha256 == rec.sha256:
+            if db.store.resolve(existing.path).is_file():
+                result.status = "duplicate"
+                return result
+            result.status = "stale"
+        elif policy != "replace":
             result.status, result.failure_code = "failed", FAILURE_DUPLICATE
             result.reason = (
                 f"an instance with SOPInstanceUID {rec.sop_uid} and different content exists"
             )
             return result
 
-    wrote = False
+    data = rec.data  # a raw dataset was wrapped into Part 10 by the parser
     if link_path is not None:
-        path = str(Path(link_path).resolve())
-        linked = True
-    else:
-        path = db.store.relative_path(rec.study_uid, rec.series_uid, rec.sop_uid, rec.sha256)
-        linked = False
-        target = db.store.resolve(path)
-        if not (target.is_file() and target.stat().st_size == len(data)):
-            try:
-                db.store.write(path, data, sync=sync)
-            except OSError as exc:
-                result.status, result.failure_code = "failed", FAILURE_OUT_OF_RESOURCES
-                result.reason = f"cannot write the instance file: {exc}"
-                return result
-            wrote = True
-
-    return _Prepared(result, rec, path, linked, wrote, existing, policy)
-
-
-def _commit(db: DicomDatabase, prep: _Prepared) -> IngestResult:
-    """Index a prepared instance (its file is durable by now)."""
-    result, rec, path, linked, wrote, existing, policy = (
-        prep.result,
-        prep.rec,
-        prep.path,
-        prep.linked,
-        prep.wrote,
-        prep.existing,
-        prep.policy,
-    )
-    if existing is not None and existing.sha256 == rec.sha256:
-        # indexed but its file vanished: point the row at the file we just wrote
-        db.index.delete_by_pks([existing.pk])
+        return _Prepared(result, rec, str(Path(link_path).resolve()), True, False)
+    path = db.store.relative_path(rec.study_uid, rec.series_uid, rec.sop_uid, rec.sha256)
+    target = db.store.resolve(path)
+    if target.is_file() and target.stat().st_size == len(data):
+        return _Prepared(result, rec, path, False, False)
     try:
-        outcome = db.index.add(rec, path, linked=linked, replace=(policy == "replace"))
-    except Exception:
-        if wrote:
-            db.store.remove(path)
-        raise
+        db.store.write(path, data, sync=sync)
+    except OSError as exc:
+        result.status, result.failure_code = "failed", FAILURE_OUT_OF_RESOURCES
+        result.reason = f"cannot write the instance file: {exc}"
+        return result
+    return _Prepared(result, rec, path, False, True)
+
+
+def _settle(db: DicomDatabase, prep: _Prepared, outcome: AddOutcome) -> None:
+    """Turn the index outcome into the result, removing files nothing refers to."""
+    result, path = prep.result, prep.path
     if outcome.status == "duplicate":
         result.status = "duplicate"
-        current = db.index.get_instance(rec.sop_uid)
-        if wrote and current is not None and current.path != path:
-            db.store.remove(path)
+        if prep.wrote:
+            current = db.index.get_instance(result.sop_uid)
+            if current is not None and current.path != path:
+                db.store.remove(path)
     elif outcome.status == "conflict":
-        if wrote:
+        if prep.wrote:
             db.store.remove(path)
         result.status, result.failure_code = "failed", FAILURE_DUPLICATE
         result.reason = (
-            f"an instance with SOPInstanceUID {rec.sop_uid} and different content exists"
+            f"an instance with SOPInstanceUID {result.sop_uid} and different content exists"
         )
     elif outcome.status == "replaced":
         result.status = "replaced"
         if outcome.old_path and outcome.old_path != path and not outcome.old_linked:
             db.store.remove(outcome.old_path)
-    return result
-
-
-def ingest_many(
-    db: DicomDatabase,
-    datas: Iterable[bytes],
-    *,
-    policy: DuplicatePolicy | None = None,
-    expected_study_uid: str | None = None,
-    source: str = "",
-) -> list[IngestResult]:
-    """Ingest several instances (a STOW-RS request) with one file-system sync for all.
-
-    Every file is written (temp + rename, no fsync), then one ``syncfs`` makes them all
-    durable, then each gets its index row: the same guarantees as ``ingest_bytes`` (a file is
-    durable before its row is committed) for one sync instead of two fsyncs per instance.
-    """
-    items = list(datas)
-    if len(items) < 2 or not db.store.fsync:
-        return [
-            ingest_bytes(db, d, policy=policy, expected_study_uid=expected_study_uid, source=source)
-            for d in items
-        ]
-    prepared = [
-        _prepare(db, d, policy, expected_study_uid, None, source, sync=False) for d in items
-    ]
-    written = [p.path for p in prepared if isinstance(p, _Prepared) and p.wrote]
-    if written:
-        db.store.sync_all(written)
-    return [p if isinstance(p, IngestResult) else _commit(db, p) for p in prepared]
 
 
 def ingest_file(

@@ -222,7 +222,8 @@ def populate_synthetic(
             for rec in synthetic_records(n_studies, **kw):
                 pending.append((rec, f"synthetic/{rec.sop_uid}.dcm", False))
         for i in range(0, len(pending), batch):
-            count += db.index.bulk_load(pending[i : i + batch])
+            outcomes = db.index.add_many(pending[i : i + batch])
+            count += sum(o.status == "stored" for o in outcomes)
     finally:
         db.store.fsync = fsync
     return count

@@ -172,7 +172,7 @@ def store_volume(
         series_description=volume.name,
         study_description="voxweb scene",
     )
-    results = [db.ingest_bytes(p, source=f"scene:{volume.id}") for p in parts]
+    results = db.ingest_many(parts, source=f"scene:{volume.id}")
     failed = [r.reason for r in results if not r.ok]
     if failed:
         raise DicomFormatError(f"{len(failed)} slice(s) were not stored: {failed[0]}")
