@@ -141,6 +141,12 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
         help="freed memory kept for reuse instead of returned to the OS, e.g. 512M (0 = off; "
         "Linux). Saves the page faults of every large upload and render buffer",
     )
+    other_perf.add_argument(
+        "--ingest-processes",
+        type=int,
+        help="worker processes that store STOW-RS uploads in parallel (default: one per core, "
+        "at most 4; 0 = in the server process)",
+    )
     other = p.add_argument_group("other")
     other.add_argument("--log-console", action=BOOL, help="print the access log to the console")
     other.add_argument("--open", action=BOOL, help="open the control panel in the system browser")

@@ -93,6 +93,7 @@ class Settings:
     sample: list[str] = dataclasses.field(default_factory=list)
     sample_download: bool = True
     memory_reuse_size: int = 512 << 20
+    ingest_processes: int | None = None  # STOW-RS worker processes; None: one per core
     render_backend: Literal["auto", "vtk", "numpy"] = "auto"
     auto_volume_rendering: bool = True
 
@@ -118,6 +119,13 @@ class Settings:
 
         return Path(platformdirs.user_data_dir("voxweb", appauthor=False))
 
+    def resolved_ingest_processes(self) -> int:
+        if self.ingest_processes is not None:
+            return self.ingest_processes
+        from voxweb.dicom.workers import default_processes
+
+        return default_processes()
+
     # --- validation ----------------------------------------------------------------------
 
     def validate(self) -> Settings:
@@ -132,6 +140,8 @@ class Settings:
             raise ConfigError(f"port must be between 0 and 65535, not {self.port}")
         if self.port_tries < 1:
             raise ConfigError("port_tries must be at least 1")
+        if self.ingest_processes is not None and not 0 <= self.ingest_processes <= 64:
+            raise ConfigError("ingest_processes must be between 0 and 64")
         if bool(self.certfile) != bool(self.keyfile):
             raise ConfigError("HTTPS needs both --certfile and --keyfile")
         for name in ("certfile", "keyfile"):

@@ -118,7 +118,10 @@ class ServerContext:
         if self._dicom is None:
             with self.lock:
                 if self._dicom is None:
-                    self._dicom = DicomDatabase(self.settings.resolved_data_dir())
+                    self._dicom = DicomDatabase(
+                        self.settings.resolved_data_dir(),
+                        ingest_processes=self.settings.resolved_ingest_processes(),
+                    )
         return self._dicom
 
     def close(self) -> None:

@@ -27,6 +27,7 @@ from voxweb.dicom.errors import NotFoundError
 from voxweb.dicom.index import Index, StoredInstance, absolutize_bulkdata, loads_frames
 from voxweb.dicom.parse import BULK_THRESHOLD
 from voxweb.dicom.store import Store
+from voxweb.dicom.workers import IN_PROCESS_ABOVE, IngestWorkers
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,9 @@ class DicomDatabase:
         fsync: bool = True,
         duplicate_policy: _ingest.DuplicatePolicy = "refuse",
         bulk_threshold: int = BULK_THRESHOLD,
+        ingest_processes: int = 0,
     ) -> None:
+        """``ingest_processes``: worker processes for ``ingest_many`` (0: in this process)."""
         self.root = Path(data_dir) / "dicom"
         self.store = Store(self.root / "store", fsync=fsync)
         self.index = Index(index_url or (self.root / "index.sqlite"))
@@ -87,6 +90,18 @@ class DicomDatabase:
         self._cache_lock = threading.Lock()
         self._qido_cache: OrderedDict[tuple[Any, ...], tuple[int, bytes]] = OrderedDict()
         self._version_conn: sqlite3.Connection | None = None
+        self.workers = (
+            IngestWorkers(
+                data_dir,
+                ingest_processes,
+                index_url=index_url,
+                fsync=fsync,
+                duplicate_policy=duplicate_policy,
+                bulk_threshold=bulk_threshold,
+            )
+            if ingest_processes > 0
+            else None
+        )
 
     def close(self) -> None:
         """Release database connections."""
@@ -101,6 +116,8 @@ class DicomDatabase:
                 self._version_conn = None
             self._qido_cache.clear()
         self._local = threading.local()
+        if self.workers is not None:
+            self.workers.close()
         self.index.close()
 
     # -- ingest --------------------------------------------------------------------------
@@ -109,7 +126,15 @@ class DicomDatabase:
         return _ingest.ingest_bytes(self, data, **kwargs)
 
     def ingest_many(self, datas: Iterable[bytes], **kwargs: Any) -> list[_ingest.IngestResult]:
-        """Several instances, one file-system sync: see ``voxweb.dicom.ingest.ingest_many``."""
+        """Several instances, one sync, one transaction: ``voxweb.dicom.ingest.ingest_many``.
+
+        Runs in a worker process when the database has them (see ``voxweb.dicom.workers``).
+        """
+        datas = list(datas)
+        if self.workers is not None and sum(map(len, datas)) <= IN_PROCESS_ABOVE:
+            results = self.workers.ingest_many(datas, **kwargs)
+            if results is not None:
+                return results
         return _ingest.ingest_many(self, datas, **kwargs)
 
     def ingest_file(

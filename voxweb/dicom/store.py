@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import logging
 import os
 import sys
-import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 TMP_SUFFIX = ".tmp"
+_O_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
+_counter = itertools.count()
 
 
 def _h(uid: str, n: int = 16) -> str:
@@ -55,14 +58,25 @@ class Store:
         before anything refers to it.
         """
         target = self.root / rel_path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=TMP_SUFFIX)
+        parent = os.path.dirname(target)
+        # a name unique to this process and thread: no random names, no retry loop
+        tmp = os.path.join(
+            parent, f".{os.getpid()}-{threading.get_ident()}-{next(_counter)}{TMP_SUFFIX}"
+        )
         try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o644)
+        except FileNotFoundError:  # first file of this series (or its folder was pruned)
+            os.makedirs(parent, exist_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o644)
+        try:
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
                 if self.fsync and sync:
-                    os.fsync(f.fileno())
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
             os.replace(tmp, target)
         except BaseException:
             with contextlib.suppress(OSError):

@@ -1,0 +1,74 @@
+"""STOW-RS in worker processes: stored by them, same answers, a killed worker is replaced."""
+
+from __future__ import annotations
+
+import glob
+import os
+import signal
+import time
+
+import pytest
+
+from tests.http.dicomweb_support import multipart_body, synthetic_series, uids
+from tests.support.server import VoxwebProcess
+
+JSON = {"Accept": "application/dicom+json"}
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    for path in glob.glob(f"/proc/{pid}/task/*/children"):
+        with open(path) as f:
+            out += [int(c) for c in f.read().split()]
+    return out
+
+
+def _stow(server: VoxwebProcess, parts: list[bytes]):
+    body, ctype = multipart_body(parts)
+    return server.post("/dicom/studies", data=body, headers={**JSON, "Content-Type": ctype})
+
+
+def _stored(server: VoxwebProcess, parts: list[bytes]) -> bool:
+    study, series, _ = uids(parts[0])
+    found = server.get(f"/dicom/studies/{study}/series/{series}/instances", headers=JSON)
+    return found.status_code == 200 and len(found.json()) == len(parts)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc")
+def test_workers_store_and_a_killed_worker_is_replaced(tmp_path):
+    with VoxwebProcess(tmp_path, ["--auth", "none", "--ingest-processes", "2"]) as server:
+        assert _children(server.proc.pid) == []  # started on first use
+        first = synthetic_series(4)
+        answer = _stow(server, first)
+        assert answer.status_code == 200, answer.text
+        assert len(answer.json()["00081199"]["Value"]) == 4
+        assert _stored(server, first)
+        workers = _children(server.proc.pid)
+        assert 1 <= len(workers) <= 2, workers
+
+        for pid in workers:
+            os.kill(pid, signal.SIGKILL)
+        time.sleep(0.2)
+        second = synthetic_series(3)
+        answer = _stow(server, second)  # the broken pool is noticed; nothing is lost
+        assert answer.status_code == 200, answer.text
+        assert _stored(server, second)
+        third = synthetic_series(2)
+        assert _stow(server, third).status_code == 200
+        assert _stored(server, third)
+        replaced = _children(server.proc.pid)
+        assert replaced and not set(replaced) & set(workers), (workers, replaced)
+
+
+def test_no_workers_when_switched_off(tmp_path):
+    with VoxwebProcess(tmp_path, ["--auth", "none", "--ingest-processes", "0"]) as server:
+        parts = synthetic_series(3)
+        assert _stow(server, parts).status_code == 200
+        assert _stored(server, parts)
+        assert _children(server.proc.pid) == []
+
+
+def test_worker_count_is_validated(tmp_path):
+    proc = VoxwebProcess(tmp_path, ["--ingest-processes", "-1"]).start(expect_url=False)
+    assert proc.wait_exit() != 0
+    assert "ingest_processes must be between 0 and 64" in proc.output()
