@@ -16,11 +16,12 @@ import errno
 import json
 import logging
 import os
+import signal
 import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -132,6 +133,18 @@ class _UvicornServer(uvicorn.Server):
         self._on_exit()
         super().handle_exit(sig, frame)
 
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        # uvicorn re-raises SIGTERM/SIGINT as soon as it stops serving, which ended the
+        # process before Server.run's cleanup (ingest workers, server.json); run() re-raises
+        # them once that is done
+        with super().capture_signals():
+            try:
+                yield
+            finally:
+                self.deferred_signals = list(self._captured_signals)
+                self._captured_signals.clear()
+
 
 class Server:
     """One voxweb server. Use ``run()`` (blocking) or ``start()``/``stop()`` (background)."""
@@ -239,6 +252,8 @@ class Server:
             server.run(sockets=self._sockets)
         finally:
             self._cleanup()
+        for sig in reversed(getattr(server, "deferred_signals", [])):
+            signal.raise_signal(sig)  # exit the way the signal asked, now that all is closed
 
     def __enter__(self) -> Server:
         return self.start()

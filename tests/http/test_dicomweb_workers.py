@@ -72,3 +72,29 @@ def test_worker_count_is_validated(tmp_path):
     proc = VoxwebProcess(tmp_path, ["--ingest-processes", "-1"]).start(expect_url=False)
     assert proc.wait_exit() != 0
     assert "ingest_processes must be between 0 and 64" in proc.output()
+
+
+def _gone(pids: list[int], within: float) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if not any(os.path.exists(f"/proc/{pid}") for pid in pids):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc")
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
+def test_workers_end_with_the_server(tmp_path, sig):
+    server = VoxwebProcess(tmp_path, ["--auth", "none", "--ingest-processes", "2"]).start()
+    try:
+        assert _stow(server, synthetic_series(2)).status_code == 200
+        workers = _children(server.proc.pid)
+        assert workers
+        server.proc.send_signal(sig)
+        assert server.proc.wait(15) == -sig  # still ends the way the signal asks
+        assert _gone(workers, 5.0), [p for p in workers if os.path.exists(f"/proc/{p}")]
+        if sig == signal.SIGTERM:  # a clean shutdown also removes the discovery file
+            assert not (tmp_path / "server.json").exists()
+    finally:
+        server.stop()

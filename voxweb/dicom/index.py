@@ -283,6 +283,18 @@ def _lookup(conn: Connection, key: Any, keys: Iterable[str], *columns: Any) -> d
     return found
 
 
+def _stored_versions(conn: Connection, sop_uids: Iterable[str]) -> dict[str, Any]:
+    return _lookup(
+        conn,
+        instances.c.sop_uid,
+        sop_uids,
+        instances.c.pk,
+        instances.c.sha256,
+        instances.c.path,
+        instances.c.linked,
+    )
+
+
 def _first_by(recs: Iterable[InstanceRecord], attr: str, known: Any) -> dict[str, InstanceRecord]:
     """The first record of each ``attr`` value not in ``known``, in order of arrival."""
     first: dict[str, InstanceRecord] = {}
@@ -443,15 +455,7 @@ class Index:
         self, conn: Connection, items: Sequence[tuple[InstanceRecord, str, bool]], replace: bool
     ) -> list[AddOutcome]:
         """``add_many`` for items with distinct SOPInstanceUIDs."""
-        old = _lookup(
-            conn,
-            instances.c.sop_uid,
-            (r.sop_uid for r, _, _ in items),
-            instances.c.pk,
-            instances.c.sha256,
-            instances.c.path,
-            instances.c.linked,
-        )
+        old = _stored_versions(conn, (r.sop_uid for r, _, _ in items))
         outcomes: list[AddOutcome] = []
         todo: list[tuple[InstanceRecord, str, bool]] = []
         for rec, path, linked in items:
@@ -480,20 +484,24 @@ class Index:
         if not todo:
             return
         recs = [rec for rec, _, _ in todo]
-        study_pk = _lookup(conn, studies.c.study_uid, {r.study_uid for r in recs}, studies.c.pk)
-        new_studies = _first_by(recs, "study_uid", study_pk)
-        if new_studies:
-            first = list(new_studies.values())
-            patient_pk = self._patients(conn, first)
-            conn.execute(_INS_STUDY, [_study_values(r, patient_pk[r.patient_id]) for r in first])
-            per_patient = Counter(patient_pk[r.patient_id] for r in first)
-            conn.execute(_INC_PATIENT_STUDIES, [{"k": k, "n": n} for k, n in per_patient.items()])
-            study_pk.update(_lookup(conn, studies.c.study_uid, new_studies, studies.c.pk))
-
         uids = {r.series_uid for r in recs}
         series_row = _lookup(conn, series.c.series_uid, uids, series.c.pk, series.c.study_fk)
         new_series = list(_first_by(recs, "series_uid", series_row).values())
-        if new_series:
+        if new_series:  # only then can the study be new
+            wanted = {r.study_uid for r in new_series}
+            study_pk = _lookup(conn, studies.c.study_uid, wanted, studies.c.pk)
+            new_studies = _first_by(new_series, "study_uid", study_pk)
+            if new_studies:
+                first = list(new_studies.values())
+                patient_pk = self._patients(conn, first)
+                conn.execute(
+                    _INS_STUDY, [_study_values(r, patient_pk[r.patient_id]) for r in first]
+                )
+                per_patient = Counter(patient_pk[r.patient_id] for r in first)
+                conn.execute(
+                    _INC_PATIENT_STUDIES, [{"k": k, "n": n} for k, n in per_patient.items()]
+                )
+                study_pk.update(_lookup(conn, studies.c.study_uid, new_studies, studies.c.pk))
             conn.execute(
                 _INS_SERIES, [_series_values(r, study_pk[r.study_uid]) for r in new_series]
             )
@@ -678,15 +686,10 @@ class Index:
             row = conn.execute(stmt, {"sop_uid": sop_uid}).first()
         return None if row is None else StoredInstance(**row._asdict())
 
-    def get_instances(self, sop_uids: Iterable[str]) -> dict[str, StoredInstance]:
-        """The stored instances among these SOPInstanceUIDs, by UID."""
-        uids = list(sop_uids)
-        found: dict[str, StoredInstance] = {}
+    def stored_versions(self, sop_uids: Iterable[str]) -> dict[str, Any]:
+        """``pk``, ``sha256``, ``path`` and ``linked`` of the instances among these UIDs."""
         with self.read() as conn:
-            for i in range(0, len(uids), _IN_BATCH):
-                q = self._instance_select().where(instances.c.sop_uid.in_(uids[i : i + _IN_BATCH]))
-                found.update((r.sop_uid, StoredInstance(**r._asdict())) for r in conn.execute(q))
-        return found
+            return _stored_versions(conn, sop_uids)
 
     def find_instances(
         self,

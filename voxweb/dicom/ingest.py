@@ -16,7 +16,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pydicom
 
@@ -25,7 +25,7 @@ from voxweb.dicom.parse import InstanceRecord, parse_instance
 
 if TYPE_CHECKING:
     from voxweb.dicom.database import DicomDatabase
-    from voxweb.dicom.index import AddOutcome, StoredInstance
+    from voxweb.dicom.index import AddOutcome
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +196,7 @@ def store_parsed(
             sources=sources[cut:] if sources else None,
         )
     recs = [p for p in parsed if isinstance(p, InstanceRecord)]
-    existing = db.index.get_instances([r.sop_uid for r in recs]) if recs else {}
+    existing = db.index.stored_versions([r.sop_uid for r in recs]) if recs else {}
     sync_each = len(recs) < 2
     steps: list[_Prepared | IngestResult] = []
     stale: list[int] = []  # rows whose file vanished: re-pointed at the file written now
@@ -244,7 +244,7 @@ def _repeat_index(parsed: Sequence[InstanceRecord | IngestResult]) -> int | None
 def _prepare(
     db: DicomDatabase,
     rec: InstanceRecord,
-    existing: StoredInstance | None,
+    existing: Any,
     policy: DuplicatePolicy,
     link_path: str | os.PathLike[str] | None,
     source: str,

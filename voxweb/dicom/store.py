@@ -10,6 +10,7 @@ never copied, never deleted by us). This module knows nothing about the index or
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import itertools
 import logging
@@ -18,6 +19,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -153,14 +155,25 @@ class Store:
                     yield Path(dirpath, name)
 
 
-def _syncfs(path: Path) -> bool:
-    """``syncfs(2)`` on the file system holding ``path`` (Linux/glibc); False if unavailable."""
+@functools.lru_cache(maxsize=1)
+def _libc() -> Any:
+    """glibc through ctypes (loaded once: loading it costs more than the call), or None."""
     if not sys.platform.startswith("linux"):
-        return False
+        return None
     try:
         import ctypes
 
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        return ctypes.CDLL("libc.so.6", use_errno=True)
+    except OSError:
+        return None
+
+
+def _syncfs(path: Path) -> bool:
+    """``syncfs(2)`` on the file system holding ``path`` (Linux/glibc); False if unavailable."""
+    libc = _libc()
+    if libc is None:
+        return False
+    try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
         return False

@@ -15,6 +15,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,17 @@ def _open_database(data_dir: str, db_kwargs: dict[str, Any]) -> None:
     from voxweb.dicom.database import DicomDatabase
 
     _db = DicomDatabase(data_dir, **db_kwargs)
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker when the server process is gone (killed without closing its pool).
+
+    The pool's queues are shared by all workers, so a dead server does not close them.
+    """
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
 
 
 def _ingest_many(datas: list[bytes], kwargs: dict[str, Any]) -> list[IngestResult]:
