@@ -276,9 +276,8 @@ def _prepare(
     if link_path is not None:
         return _Prepared(result, rec, str(Path(link_path).resolve()), True, False)
     path = db.store.relative_path(rec.study_uid, rec.series_uid, rec.sop_uid, rec.sha256)
-    target = db.store.resolve(path)
-    if target.is_file() and target.stat().st_size == len(data):
-        return _Prepared(result, rec, path, False, False)
+    if existing is not None and db.store.has_file(path, len(data)):
+        return _Prepared(result, rec, path, False, False)  # the file of a stale row is back
     try:
         db.store.write(path, data, sync=sync)
     except OSError as exc:

@@ -37,6 +37,7 @@ class Store:
 
     def __init__(self, root: str | os.PathLike[str], *, fsync: bool = True) -> None:
         self.root = Path(root)
+        self._root = str(self.root)
         self.fsync = fsync
         self.root.mkdir(parents=True, exist_ok=True)
 
@@ -52,6 +53,13 @@ class Store:
         p = Path(stored_path)
         return p if p.is_absolute() else self.root / p
 
+    def has_file(self, stored_path: str, size: int) -> bool:
+        """True when the file exists with this size."""
+        try:
+            return self.resolve(stored_path).stat().st_size == size
+        except OSError:
+            return False
+
     # -- writing -------------------------------------------------------------------------
     def write(self, rel_path: str, data: bytes | memoryview, *, sync: bool = True) -> Path:
         """Atomically write ``data`` at ``rel_path`` (temp + fsync + replace + dir fsync).
@@ -59,7 +67,7 @@ class Store:
         ``sync=False`` skips both fsyncs: the caller makes the file durable with ``sync_all``
         before anything refers to it.
         """
-        target = self.root / rel_path
+        target = os.path.join(self._root, rel_path)  # str paths: Path objects cost more here
         parent = os.path.dirname(target)
         # a name unique to this process and thread: no random names, no retry loop
         tmp = os.path.join(
@@ -85,8 +93,8 @@ class Store:
                 os.unlink(tmp)
             raise
         if self.fsync and sync:
-            self._fsync_dir(target.parent)
-        return target
+            self._fsync_dir(Path(parent))
+        return Path(target)
 
     def sync_all(self, rel_paths: list[str]) -> None:
         """Make files written with ``sync=False`` (and their directory entries) durable.
