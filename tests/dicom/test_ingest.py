@@ -288,3 +288,21 @@ def test_import_link_mode(db, tmp_path):
     [loc] = db.frame_ranges(None, None, ct.SOPInstanceUID, [1])
     assert db.read_ranges(loc) == ct.PixelData
     assert db.check(min_age_s=0).ok
+
+
+def test_import_in_batches_counts_every_file(db, tmp_path):
+    # more files than one batch, with a duplicate inside the same batch and a broken file
+    folder = tmp_path / "many"
+    folder.mkdir()
+    datas = [make_instance(InstanceNumber=i) for i in range(70)]
+    for i, data in enumerate(datas):
+        (folder / f"{i:03d}.dcm").write_bytes(data)
+    (folder / "000-copy.dcm").write_bytes(datas[0])
+    (folder / "zz-broken.dcm").write_bytes(b"DICM but not really")
+    seen: list[tuple[int, str]] = []
+    report = db.import_paths([folder], progress=lambda n, r: seen.append((n, r.status)))
+    assert (report.stored, report.duplicates, report.failed) == (70, 1, 1)
+    assert [n for n, _ in seen] == list(range(1, 73))
+    assert seen[1] == (2, "duplicate")  # 000-copy.dcm sorts right after 000.dcm
+    assert db.index.counts()["instances"] == 70
+    assert db.check(min_age_s=0).ok

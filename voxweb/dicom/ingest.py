@@ -391,6 +391,10 @@ def _iter_dicomdir(p: Path) -> Iterator[tuple[str, Path | None, Callable[[], byt
         yield str(f), f, f.read_bytes
 
 
+_IMPORT_BATCH = 64  # files per sync and transaction
+_IMPORT_BATCH_BYTES = 256 << 20
+
+
 def import_paths(
     db: DicomDatabase,
     paths: Iterable[str | os.PathLike[str]],
@@ -401,34 +405,62 @@ def import_paths(
 ) -> ImportReport:
     """Import files, folders (recursively), zip files and DICOMDIRs.
 
-    ``link=True`` references plain files in place (zip members are always copied).
+    ``link=True`` references plain files in place (zip members are always copied). Files go
+    in batches: one file-system sync and one index transaction per batch.
     ``progress(count_done, result)`` is called after each candidate file.
     """
     report = ImportReport()
-    for done, (label, file_path, read) in enumerate(_iter_sources(paths), start=1):
+    batch: list[tuple[str, InstanceRecord | IngestResult, Path | None]] = []
+    size = 0
+    done = 0
+
+    def flush() -> None:
+        nonlocal done, size
+        stored = store_parsed(
+            db,
+            [item for _, item, _ in batch],
+            policy=policy,
+            link_paths=[link_path for _, _, link_path in batch],
+            sources=[label for label, _, _ in batch],
+        )
+        for (label, _, _), result in zip(batch, stored, strict=True):
+            done += 1
+            _count(report, label, result)
+            if progress is not None:
+                progress(done, result)
+        batch.clear()
+        size = 0
+
+    for label, file_path, read in _iter_sources(paths):
         try:
             data = read()
         except (OSError, zipfile.BadZipFile, RuntimeError) as exc:
-            result = IngestResult(
+            item: InstanceRecord | IngestResult = IngestResult(
                 "failed", reason=str(exc), failure_code=FAILURE_PROCESSING, source=label
             )
+            use_link = False
         else:
             use_link = link and file_path is not None and data[128:132] == b"DICM"
-            result = ingest_bytes(
-                db, data, policy=policy, link_path=file_path if use_link else None, source=label
-            )
-        if result.status == "stored":
-            report.stored += 1
-        elif result.status == "replaced":
-            report.replaced += 1
-        elif result.status == "duplicate":
-            report.duplicates += 1
-        else:
-            report.failed += 1
-            report.errors.append((label, result.reason))
-        if progress is not None:
-            progress(done, result)
+            item = parse_part(data, db.bulk_threshold, None, label)
+            size += len(data)
+        batch.append((label, item, file_path if use_link else None))
+        if len(batch) >= _IMPORT_BATCH or size >= _IMPORT_BATCH_BYTES:
+            flush()
+    if batch:
+        flush()
     return report
+
+
+def _count(report: ImportReport, label: str, result: IngestResult) -> None:
+    if result.status == "stored":
+        report.stored += 1
+    elif result.status == "replaced":
+        report.replaced += 1
+    elif result.status == "duplicate":
+        report.duplicates += 1
+    else:
+        report.failed += 1
+        report.errors.append((label, result.reason))
 
 
 def check(db: DicomDatabase, *, repair: bool = False, min_age_s: float = 60.0) -> CheckReport:
