@@ -44,6 +44,23 @@ DJSON = "application/dicom+json"
 
 
 # -- a keep-alive client --------------------------------------------------------------------
+def _parse_headers(fp, _class=http.client.HTTPMessage):  # noqa: ANN001, ANN202
+    """``http.client.parse_headers`` without the email package's MIME parser.
+
+    For every ``multipart/related`` answer that parser compiles a regular expression for the
+    boundary: 0.37 ms of client CPU per request, more than either server spends on one frame,
+    which hid the servers' difference in the latency rows. Both peers use this client.
+    """
+    msg = _class()
+    for line in http.client._read_headers(fp):
+        name, _, value = line.decode("iso-8859-1").partition(":")
+        msg[name.strip()] = value.strip()
+    return msg
+
+
+http.client.parse_headers = _parse_headers
+
+
 class Client:
     """One persistent HTTP/1.1 connection (one per thread)."""
 

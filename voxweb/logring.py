@@ -116,6 +116,14 @@ class LogRing:
                 loop.call_soon_threadsafe(event.set)
 
 
+class SkipAccessLog(logging.Filter):
+    """Keeps ``voxweb.access`` records out of a handler (the access log reaches the ring
+    directly, and a record is only made when another handler wants it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.name != "voxweb.access"
+
+
 class RingHandler(logging.Handler):
     """Copies log records into a LogRing."""
 

@@ -32,7 +32,7 @@ from voxweb.config import ConfigError, Settings
 from voxweb.context import ExtensionHandler, ServerContext
 from voxweb.http.app import build_app
 from voxweb.http.protocol import protocol_with_timeout
-from voxweb.logring import RingHandler
+from voxweb.logring import RingHandler, SkipAccessLog
 
 logger = logging.getLogger(__name__)
 
@@ -115,11 +115,6 @@ def _write_private(path: Path, text: str) -> None:
         handle.write(text)
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
-
-
-class _NoAccessLogFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.name != "voxweb.access"  # the access log reaches the ring directly
 
 
 class _UvicornServer(uvicorn.Server):
@@ -335,7 +330,7 @@ class Server:
     def _attach_log(self) -> None:
         if self._ring_handler is None:
             self._ring_handler = RingHandler(self.ctx.log)
-            self._ring_handler.addFilter(_NoAccessLogFilter())
+            self._ring_handler.addFilter(SkipAccessLog())
             for name in ("voxweb", "uvicorn.error"):
                 logging.getLogger(name).addHandler(self._ring_handler)
             # Records below WARNING still reach the ring when nothing else set a level.

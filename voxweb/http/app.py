@@ -28,6 +28,7 @@ from voxweb.http.responses import empty_response, error_response
 from voxweb.http.security import ApiGuard, HostGuard, SecurityPolicy, StaticGuard
 from voxweb.http.slicer_api import SlicerApi
 from voxweb.http.static import OHIF_PREFIX, OhifFiles, StaticFiles
+from voxweb.logring import SkipAccessLog
 
 access_logger = logging.getLogger("voxweb.access")
 
@@ -92,7 +93,27 @@ class AccessLog:
                 f"{scope['method']} {loggable_target(scope)} {status or '-'} {sent} {elapsed:.1f}ms"
             )
             self.ctx.log.append(line, _level_for(status), "access")
-            access_logger.info(line)
+            if _access_records_wanted():
+                access_logger.info(line)
+
+
+def _access_records_wanted() -> bool:
+    """Whether any handler would take an INFO record of ``voxweb.access``.
+
+    Making the record costs more than the rest of the access log, and by default (console
+    at WARNING, the ring fed directly) nothing takes it.
+    """
+    logger: logging.Logger | None = access_logger
+    if not access_logger.isEnabledFor(logging.INFO):
+        return False
+    while logger is not None:
+        for handler in logger.handlers:
+            if handler.level <= logging.INFO and not any(
+                isinstance(f, SkipAccessLog) for f in handler.filters
+            ):
+                return True
+        logger = logger.parent if logger.propagate else None
+    return False
 
 
 class Http10KeepAlive:
