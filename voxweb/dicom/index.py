@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -274,13 +275,22 @@ def _lookup(conn: Connection, key: Any, keys: Iterable[str], *columns: Any) -> d
     """
     keys = list(keys)
     found: dict[str, Any] = {}
+    if not keys:
+        return found
+    stmt = _lookup_statement(key, *columns)
     for i in range(0, len(keys), _IN_BATCH):
-        rows = conn.execute(select(key, *columns).where(key.in_(keys[i : i + _IN_BATCH])))
+        rows = conn.execute(stmt, {"keys": keys[i : i + _IN_BATCH]})
         if len(columns) == 1:
             found.update(rows.all())
         else:
             found.update((r[0], r) for r in rows)
     return found
+
+
+@lru_cache(maxsize=64)
+def _lookup_statement(key: Any, *columns: Any) -> Any:
+    # built once per shape: building a statement costs more than running it on the ingest path
+    return select(key, *columns).where(key.in_(bindparam("keys", expanding=True)))
 
 
 def _stored_versions(conn: Connection, sop_uids: Iterable[str]) -> dict[str, Any]:
