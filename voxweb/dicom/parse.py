@@ -603,6 +603,9 @@ def _fast_element(vr: str, value: bytes, little: bool, codec: str | None) -> dic
         text = value.decode(codec or "ascii")
     except UnicodeDecodeError:
         return None
+    if vr in _TEXT_MULTI and "\\" not in text:  # the common case: one value
+        text = text.strip("\0 ")
+        return {"vr": vr, "Value": [text]} if text else {"vr": vr}
     if vr in _TEXT_SINGLE:
         text = text.rstrip("\0 ")
         return {"vr": vr, "Value": [text]} if text else {"vr": vr}
