@@ -167,6 +167,12 @@ def _serve(args: argparse.Namespace) -> int:
     logging.getLogger("voxweb").setLevel(logging.INFO)
     if settings.memory_reuse_size:
         reuse_large_allocations(settings.memory_reuse_size)
+    if settings.ingest_processes is None:
+        # the command starts workers by default; an embedding script opts in (a spawned
+        # worker imports the script's __main__, which then needs its `if __name__` guard)
+        from voxweb.dicom.workers import default_processes
+
+        settings.ingest_processes = default_processes()
     try:
         Server(settings).run(announce=True)
     except PortUnavailableError as exc:

@@ -93,7 +93,7 @@ class Settings:
     sample: list[str] = dataclasses.field(default_factory=list)
     sample_download: bool = True
     memory_reuse_size: int = 512 << 20
-    ingest_processes: int | None = None  # STOW-RS worker processes; None: one per core
+    ingest_processes: int | None = None  # STOW-RS worker processes (serve: one per core)
     render_backend: Literal["auto", "vtk", "numpy"] = "auto"
     auto_volume_rendering: bool = True
 
@@ -120,11 +120,8 @@ class Settings:
         return Path(platformdirs.user_data_dir("voxweb", appauthor=False))
 
     def resolved_ingest_processes(self) -> int:
-        if self.ingest_processes is not None:
-            return self.ingest_processes
-        from voxweb.dicom.workers import default_processes
-
-        return default_processes()
+        """Unset means none: ``voxweb serve`` sets one per core itself (see cli)."""
+        return self.ingest_processes or 0
 
     # --- validation ----------------------------------------------------------------------
 

@@ -98,3 +98,26 @@ def test_workers_end_with_the_server(tmp_path, sig):
             assert not (tmp_path / "server.json").exists()
     finally:
         server.stop()
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc")
+def test_an_embedded_server_starts_no_workers_unless_asked(tmp_path):
+    # spawned workers would import the embedding script's __main__ again: opt-in only
+    import requests
+
+    import voxweb
+
+    before = set(_children(os.getpid()))
+    server = voxweb.Server(voxweb.Settings(port=0, data_dir=tmp_path, auth="none")).start()
+    try:
+        body, ctype = multipart_body(synthetic_series(2))
+        answer = requests.post(
+            server.url.rstrip("/") + "/dicom/studies",
+            data=body,
+            headers={**JSON, "Content-Type": ctype},
+            timeout=30,
+        )
+        assert answer.status_code == 200, answer.text
+        assert set(_children(os.getpid())) == before
+    finally:
+        server.stop()
