@@ -485,10 +485,20 @@ def search(
         (f"{tag:08X}", BY_TAG[tag].vr, None if tag == 0x00080056 else f"c{tag:08X}")
         for tag in sorted(wanted)
     ]
+    # the rows of one series repeat its study and series values: one element object each
+    # (treat the answer as read-only; elements may be shared between items)
+    memo: dict[tuple[str, Any], dict[str, Any]] = {}
+
+    def element(vr: str, value: Any) -> dict[str, Any]:
+        found = memo.get((vr, value))
+        if found is None:
+            found = memo[(vr, value)] = _element(vr, value)
+        return found
+
     out: list[dict[str, Any]] = []
     for row in rows:
         item: dict[str, Any] = {
-            key: {"vr": vr, "Value": ["ONLINE"]} if col is None else _element(vr, row.get(col))
+            key: element(vr, "ONLINE") if col is None else element(vr, row.get(col))
             for key, vr, col in fields
         }
         if level == "study" and slicer_counts:
