@@ -122,6 +122,8 @@ class ServerContext:
                         self.settings.resolved_data_dir(),
                         ingest_processes=self.settings.resolved_ingest_processes(),
                     )
+                    if self._dicom.workers is not None:
+                        self._dicom.workers.warm_up()
         return self._dicom
 
     def close(self) -> None:
