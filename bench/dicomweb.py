@@ -4,7 +4,9 @@ Both servers get the same data over STOW-RS (a 181-slice head MR series made fro
 ``voxweb.dicom.export``, plus a few small studies), then the same client measures each
 operation on each server in turn and prints voxweb's median, Orthanc's median and the ratio
 (>1 means voxweb is faster). A second voxweb data dir with 10,000 synthetic studies measures
-the scale queries. Everything is bounded in time (``--seconds`` per throughput row).
+the scale queries, and a second Orthanc gets the same 50,000 instances over STOW-RS for the
+same queries (about two minutes; ``--no-scale-orthanc`` skips it). Everything is bounded in
+time (``--seconds`` per throughput row).
 
     .venv/bin/python bench/dicomweb.py            # needs: apt-get install orthanc orthanc-dicomweb curl gcc
     .venv/bin/python bench/dicomweb.py --no-orthanc   # voxweb only
