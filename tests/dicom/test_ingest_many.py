@@ -134,3 +134,19 @@ def test_batches_build_the_same_index_as_single_ingests(tmp_path_factory, first,
     finally:
         one.close()
         many.close()
+
+
+def test_storing_again_brings_back_a_vanished_file(db):
+    a, b = make_instance(PatientID="A"), make_instance(PatientID="B")
+    first = db.ingest_many([a, b])
+    for res in first:
+        db.instance_path(db.index.get_instance(res.sop_uid)).unlink()  # lost behind our back
+    assert not db.check(min_age_s=0).ok
+    again = db.ingest_many([a, b])
+    assert [r.status for r in again] == ["stored", "stored"]
+    assert db.index.counts()["instances"] == 2
+    for res in again:
+        assert db.instance_path(db.index.get_instance(res.sop_uid)).read_bytes() in (a, b)
+    assert db.check(min_age_s=0).ok
+    single = db.ingest_bytes(a)
+    assert single.status == "duplicate"

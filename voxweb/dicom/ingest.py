@@ -206,10 +206,10 @@ def store_parsed(
             continue
         link = link_paths[i] if link_paths else None
         source = sources[i] if sources else ""
-        step = _prepare(db, item, existing.get(item.sop_uid), policy, link, source, sync_each)
-        if isinstance(step, _Prepared) and step.result.status == "stale":
-            step.result.status = "stored"
-            stale.append(existing[item.sop_uid].pk)
+        prev = existing.get(item.sop_uid)
+        step = _prepare(db, item, prev, policy, link, source, sync_each)
+        if isinstance(step, _Prepared) and prev is not None and prev.sha256 == item.sha256:
+            stale.append(prev.pk)  # same content indexed, its file gone: written again now
         steps.append(step)
     prepared = [p for p in steps if isinstance(p, _Prepared)]
     written = [p.path for p in prepared if p.wrote]
@@ -264,7 +264,6 @@ def _prepare(
             if db.store.resolve(existing.path).is_file():
                 result.status = "duplicate"
                 return result
-            result.status = "stale"
         elif policy != "replace":
             result.status, result.failure_code = "failed", FAILURE_DUPLICATE
             result.reason = (
