@@ -593,24 +593,13 @@ class Index:
                 instances.c.linked,
             ).where(instances.c.pk.in_(pks))
         ).all()
+        if not rows:
+            return []
         conn.execute(delete(instances).where(instances.c.pk.in_([r.pk for r in rows])))
-        per_series: dict[int, int] = {}
-        per_study: dict[int, int] = {}
-        for r in rows:
-            per_series[r.series_fk] = per_series.get(r.series_fk, 0) + 1
-            per_study[r.study_fk] = per_study.get(r.study_fk, 0) + 1
-        for spk, n in per_series.items():
-            conn.execute(
-                update(series)
-                .where(series.c.pk == spk)
-                .values(num_instances=series.c.num_instances - n)
-            )
-        for stpk, n in per_study.items():
-            conn.execute(
-                update(studies)
-                .where(studies.c.pk == stpk)
-                .values(num_instances=studies.c.num_instances - n)
-            )
+        per_series = Counter(r.series_fk for r in rows)
+        per_study = Counter(r.study_fk for r in rows)
+        conn.execute(_INC_SERIES, [{"k": k, "n": -n} for k, n in per_series.items()])
+        conn.execute(_INC_STUDY, [{"k": k, "s": 0, "n": -n} for k, n in per_study.items()])
         empty_series = conn.execute(
             select(series.c.pk, series.c.study_fk).where(
                 series.c.pk.in_(list(per_series)), series.c.num_instances <= 0
@@ -629,12 +618,8 @@ class Index:
         ).all()
         if empty_studies:
             conn.execute(delete(studies).where(studies.c.pk.in_([r.pk for r in empty_studies])))
-            for r in empty_studies:
-                conn.execute(
-                    update(patients)
-                    .where(patients.c.pk == r.patient_fk)
-                    .values(num_studies=patients.c.num_studies - 1)
-                )
+            per_patient = Counter(r.patient_fk for r in empty_studies)
+            conn.execute(_INC_PATIENT_STUDIES, [{"k": k, "n": -n} for k, n in per_patient.items()])
             conn.execute(delete(patients).where(patients.c.num_studies <= 0))
         return [(r.path, bool(r.linked)) for r in rows]
 
