@@ -39,6 +39,7 @@ from voxweb.dicom.frames import (
     RenderParameterError,
 )
 from voxweb.dicom.index import StoredInstance
+from voxweb.dicom.multipart import MultipartError, split_multipart
 
 log = logging.getLogger(__name__)
 
@@ -258,50 +259,18 @@ def _multipart(parts: Iterable[tuple[str, bytes]], boundary: str) -> bytes:
 
 
 def parse_multipart(body: bytes, content_type: str) -> list[tuple[dict[str, str], bytes]]:
-    """Parts of a ``multipart/related`` body: ``(headers (lower-case names), content)``.
+    """Parts of a ``multipart/related`` request: ``(headers (lower-case names), content)``.
 
-    Found by position, so each part's content is the only copy made (a STOW body is tens of
-    megabytes). Raises ``HttpError(400)`` when the body is not a well-formed multipart message.
+    Raises ``HttpError(400)`` when the body is not a well-formed multipart message.
     """
     mt = parse_media_type(content_type)
     boundary = mt.params.get("boundary")
     if not mt.mtype.startswith("multipart/") or not boundary:
         raise HttpError(400, "the request body is not multipart/related with a boundary")
-    delim = b"--" + boundary.encode("latin-1")
-    next_delim = b"\r\n" + delim
-    if body.startswith(delim):
-        pos = 0
-    else:
-        pos = body.find(next_delim)
-        if pos < 0:
-            raise HttpError(400, "the multipart body has no part with the declared boundary")
-        pos += 2  # the CRLF that ends the preamble belongs to the delimiter
-    parts: list[tuple[dict[str, str], bytes]] = []
-    while True:
-        pos += len(delim)
-        if body.startswith(b"--", pos):
-            return parts
-        end = body.find(next_delim, pos)
-        if end < 0:
-            raise HttpError(400, "the multipart body is not closed by its final boundary")
-        eol = body.find(b"\r\n", pos, end)
-        if eol < 0:
-            raise HttpError(400, "a multipart boundary line is not terminated")
-        start = eol + 2
-        if start + 2 <= end and body.startswith(b"\r\n", start):
-            head, content_start = b"", start + 2
-        else:
-            sep = body.find(b"\r\n\r\n", start, end)
-            if sep < 0:
-                raise HttpError(400, "a multipart part has no header/body separator")
-            head, content_start = body[start:sep], sep + 4
-        headers: dict[str, str] = {}
-        for line in head.split(b"\r\n"):
-            if b":" in line:
-                k, v = line.split(b":", 1)
-                headers[k.strip().lower().decode("latin-1")] = v.strip().decode("latin-1")
-        parts.append((headers, body[content_start:end]))
-        pos = end + 2
+    try:
+        return split_multipart(body, boundary)
+    except MultipartError as exc:
+        raise HttpError(400, str(exc)) from None
 
 
 # -- the app ----------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from voxweb.dicom import DicomDatabase, DicomFormatError
 from voxweb.dicom.export import volume_to_part10
 from voxweb.dicom.load import image_series
 from voxweb.dicom.load import load_series as _series_volume
+from voxweb.dicom.multipart import MultipartError, split_multipart
 from voxweb.scene.nodes import ScalarVolume, Segmentation
 from voxweb.services.fetch import (
     FetchFailedError,
@@ -79,15 +80,12 @@ def _multipart_parts(body: bytes, content_type: str) -> list[bytes]:
     m = re.search(r'boundary="?([^";,]+)"?', content_type, re.I)
     if not m:
         raise FetchFailedError(f"the answer is not multipart ({content_type})")
-    delim = b"\r\n--" + m.group(1).encode()
-    parts = []
-    for chunk in (b"\r\n" + body).split(delim)[1:]:
-        if chunk.startswith(b"--"):
-            break
-        _, sep, content = chunk.partition(b"\r\n\r\n")
-        if sep:
-            parts.append(content)
-    return parts
+    try:
+        return [content for _, content in split_multipart(body, m.group(1))]
+    except MultipartError as exc:
+        raise FetchFailedError(
+            f"the answer is not a well-formed multipart message: {exc}"
+        ) from None
 
 
 def retrieve_study(
