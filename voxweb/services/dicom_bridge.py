@@ -19,7 +19,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from voxweb.dicom import DicomDatabase, DicomFormatError
 from voxweb.dicom.export import volume_to_part10
@@ -31,8 +30,7 @@ from voxweb.services.fetch import (
     FetchFailedError,
     FetchPolicy,
     FetchRefusedError,
-    _connect,
-    _vetted_address,
+    open_connection,
 )
 from voxweb.services.workspace import Workspace
 
@@ -100,12 +98,7 @@ def retrieve_study(
     if not _UID.match(study_uid):
         raise ValueError(f"{study_uid!r} is not a DICOM UID")
     url = endpoint.rstrip("/") + f"/studies/{study_uid}"
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise FetchRefusedError(f"only http and https DICOMweb servers, not {endpoint!r}")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    address = _vetted_address(parts.hostname, port, policy)
-    conn = _connect(parts.scheme, parts.hostname, port, address, policy.timeout)
+    parts, conn = open_connection(url, policy)
     headers = {
         "User-Agent": "voxweb",
         "Accept": 'multipart/related; type="application/dicom"; transfer-syntax=*',

@@ -18,7 +18,7 @@ import ssl
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 MAX_REDIRECTS = 5
 CHUNK = 1 << 20
@@ -86,6 +86,22 @@ def _connect(
     return PinnedHTTP(host, port, timeout=timeout)
 
 
+def open_connection(
+    url: str, policy: FetchPolicy
+) -> tuple[SplitResult, http.client.HTTPConnection]:
+    """A connection to ``url``'s server, pinned to an address the policy allows.
+
+    The name is resolved once and checked here; the connection goes to that address (so a
+    second lookup cannot swap in a private one), and HTTPS still verifies the real name.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise FetchRefusedError(f"only http and https URLs can be fetched, not {url!r}")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    address = _vetted_address(parts.hostname, port, policy)
+    return parts, _connect(parts.scheme, parts.hostname, port, address, policy.timeout)
+
+
 def fetch_to_file(url: str, policy: FetchPolicy, directory: Path | None = None) -> Path:
     """Download ``url`` into a temporary file (named like the URL's file) and return its path."""
     if not policy.enabled:
@@ -93,12 +109,7 @@ def fetch_to_file(url: str, policy: FetchPolicy, directory: Path | None = None) 
             "loading from URLs is disabled; start voxweb with --allow-url-fetch"
         )
     for _ in range(MAX_REDIRECTS + 1):
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise FetchRefusedError(f"only http and https URLs can be fetched, not {url!r}")
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        address = _vetted_address(parts.hostname, port, policy)
-        conn = _connect(parts.scheme, parts.hostname, port, address, policy.timeout)
+        parts, conn = open_connection(url, policy)
         target = parts.path or "/"
         if parts.query:
             target += "?" + parts.query
