@@ -43,6 +43,15 @@ from pydicom.uid import (
 )
 
 from voxweb.dicom.errors import DicomFormatError
+from voxweb.dicom.values import SIMPLE_CHARSETS, value_json
+from voxweb.dicom.walk import (
+    PIXEL_TAGS,
+    Layout,
+    tag_key,
+    walk_encapsulated,
+    walk_explicit_le,
+    walk_file_meta,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +59,6 @@ BULK_THRESHOLD = 1024
 """Binary values (OB/OW/OF/OD/OL/OV/UN) longer than this many bytes become BulkDataURIs."""
 
 BULK_VRS = frozenset({"OB", "OW", "OF", "OD", "OL", "OV", "UN"})
-PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)  # PixelData, FloatPixelData, DoubleFloat
 _UID_CHARS = re.compile(r"[0-9A-Za-z._-]+")  # real UIDs are digits and dots; tolerate more
 _DEFER = 512  # values larger than this are not read by pydicom while walking
 _VRS = frozenset(
@@ -205,45 +213,16 @@ def parse_instance(data: bytes, *, bulk_threshold: int = BULK_THRESHOLD) -> Inst
     if ts not in _KNOWN_SYNTAXES and not UID(ts).is_transfer_syntax:
         log.warning("unknown transfer syntax %s, reading as explicit VR little endian", ts)
 
-    fp = io.BytesIO(body)
-    fp.seek(start)
-    raws: dict[int, RawDataElement] = {}
-    try:
-        for raw in data_element_generator(fp, implicit, little, defer_size=_DEFER):
-            raws[int(raw.tag)] = raw
-    except Exception as exc:
-        raise DicomFormatError(f"unreadable DICOM dataset: {exc}") from exc
-
-    ds = Dataset()
-    ds.set_original_encoding(implicit, little)
-    bulk_items: dict[int, tuple[str, RawDataElement]] = {}
-    for tag, raw in raws.items():
-        if not isinstance(raw, RawDataElement):
-            ds._dict[tag] = raw  # already converted (rare)
-            continue
-        vr = raw.VR or _implicit_vr(tag)
-        length = raw.length
-        undefined = length == 0xFFFFFFFF
-        if (
-            vr in BULK_VRS
-            and (undefined or length > bulk_threshold or tag in PIXEL_TAGS)
-            and (tag >> 16) != 0x0002
-        ):
-            bulk_items[tag] = (vr, raw)
-            continue
-        if raw.value is None and not undefined:
-            raw = raw._replace(value=bytes(body[raw.value_tell : raw.value_tell + length]))
-        if raw.VR is None and not implicit:
-            raw = raw._replace(VR=vr)
-        ds._dict[tag] = raw  # Dataset converts raw elements lazily on access
+    layout = None
+    if little and not implicit and offsets_valid:
+        layout = walk_explicit_le(body, start, bulk_threshold, ts)
+    if layout is None:
+        layout = _general_layout(body, start, implicit, little, ts, bulk_threshold, offsets_valid)
 
     rec = InstanceRecord(transfer_syntax_uid=ts, data=data)
     rec.sha256 = hashlib.sha256(data).hexdigest()
     rec.file_size = len(data)
-    # the JSON model first: it decodes simple values straight from their bytes, and the
-    # columns are read from it (asking pydicom for them would convert each element twice)
-    nested: dict[str, list[int]] | None = {} if offsets_valid else None
-    model = _to_json_model(ds, bulk_items, ts, little, bulk_threshold, nested)
+    model = layout.model
     _fill_columns(rec, model)
     if not rec.sop_uid:
         rec.sop_uid = meta.get(0x00020003, "")
@@ -271,31 +250,79 @@ def parse_instance(data: bytes, *, bulk_threshold: int = BULK_THRESHOLD) -> Inst
                 f"{k} {v[:80]!r} is not a usable UID (at most 64 letters, digits, '.', '-', '_')"
             )
 
-    # bulk ranges and frames
-    bulk_ranges: dict[str, list[int]] = {}
-    enc_fragments: list[tuple[int, int]] | None = None
-    bot: list[int] = []
-    for tag, (_vr, raw) in bulk_items.items():
-        if raw.length == 0xFFFFFFFF:
-            try:
-                bot, enc_fragments, end = _walk_encapsulated(body, raw.value_tell)
-            except ValueError as exc:
-                raise DicomFormatError(
-                    f"invalid encapsulated value of ({tag >> 16:04X},{tag & 0xFFFF:04X}): {exc}"
-                ) from exc
-            bulk_ranges[f"{tag:08X}"] = [raw.value_tell, end - raw.value_tell]
-        else:
-            bulk_ranges[f"{tag:08X}"] = [raw.value_tell, raw.length]
     rec.json = json.dumps(model, separators=(",", ":"), ensure_ascii=False)
     if offsets_valid:
-        bulk_ranges.update(nested or {})
-        rec.bulk = json.dumps(bulk_ranges, separators=(",", ":"))
-        photometric = _text(model, "00280004")
-        rec.frames = _frame_table(rec, ds, raws, bot, enc_fragments, photometric)
+        rec.bulk = json.dumps(layout.bulk, separators=(",", ":"))
+        rec.frames = _frame_table(rec, layout, _text(model, "00280004"))
     else:
         rec.bulk = "{}"
         rec.frames = None
     return rec
+
+
+def _general_layout(
+    body: bytes,
+    start: int,
+    implicit: bool,
+    little: bool,
+    ts: str,
+    bulk_threshold: int,
+    offsets_valid: bool,
+) -> Layout:
+    """Any dataset, through pydicom's element generator and ``Dataset``."""
+    fp = io.BytesIO(body)
+    fp.seek(start)
+    raws: dict[int, RawDataElement] = {}
+    try:
+        for raw in data_element_generator(fp, implicit, little, defer_size=_DEFER):
+            raws[int(raw.tag)] = raw
+    except Exception as exc:
+        raise DicomFormatError(f"unreadable DICOM dataset: {exc}") from exc
+
+    ds = Dataset()
+    ds.set_original_encoding(implicit, little)
+    bulk_items: dict[int, tuple[str, RawDataElement]] = {}
+    positions: dict[int, tuple[int, int]] = {}
+    for tag, raw in raws.items():
+        if not isinstance(raw, RawDataElement):
+            ds._dict[tag] = raw  # already converted (rare)
+            continue
+        positions[tag] = (raw.value_tell, raw.length)
+        vr = raw.VR or _implicit_vr(tag)
+        length = raw.length
+        undefined = length == 0xFFFFFFFF
+        if (
+            vr in BULK_VRS
+            and (undefined or length > bulk_threshold or tag in PIXEL_TAGS)
+            and (tag >> 16) != 0x0002
+        ):
+            bulk_items[tag] = (vr, raw)
+            continue
+        if raw.value is None and not undefined:
+            raw = raw._replace(value=bytes(body[raw.value_tell : raw.value_tell + length]))
+        if raw.VR is None and not implicit:
+            raw = raw._replace(VR=vr)
+        ds._dict[tag] = raw  # Dataset converts raw elements lazily on access
+
+    # the JSON model decodes simple values straight from their bytes, and the columns are
+    # read from it (asking pydicom for them would convert each element twice)
+    nested: dict[str, list[int]] | None = {} if offsets_valid else None
+    layout = Layout(
+        _to_json_model(ds, bulk_items, ts, little, bulk_threshold, nested, body), {}, positions
+    )
+    for tag, (_vr, raw) in bulk_items.items():
+        if raw.length == 0xFFFFFFFF:
+            try:
+                layout.bot, layout.fragments, end = walk_encapsulated(body, raw.value_tell)
+            except ValueError as exc:
+                raise DicomFormatError(
+                    f"invalid encapsulated value of ({tag >> 16:04X},{tag & 0xFFFF:04X}): {exc}"
+                ) from exc
+            layout.bulk[tag_key(tag)] = [raw.value_tell, end - raw.value_tell]
+        else:
+            layout.bulk[tag_key(tag)] = [raw.value_tell, raw.length]
+    layout.bulk.update(nested or {})
+    return layout
 
 
 _KNOWN_SYNTAXES = frozenset(
@@ -305,32 +332,23 @@ _KNOWN_SYNTAXES = frozenset(
 
 
 def _file_meta(data: bytes) -> tuple[dict[int, str], int]:
-    """The file meta information's text values by tag, and the offset where the dataset starts.
+    """The file meta information's values as text by tag, and where the dataset starts.
 
-    The standard encodes group 2 in explicit VR little endian: walking its elements with
-    pydicom's generator is a fifth of the cost of ``_read_file_meta_info``, which is kept for
-    files that break the rule.
+    The standard encodes group 2 in explicit VR little endian, which ``walk_file_meta``
+    reads with ``struct``; ``_read_file_meta_info`` is kept for files that break the rule.
     """
-    fp = io.BytesIO(data)
-    fp.seek(132)
-    values: dict[int, str] = {}
     vr = data[136:138]
     try:
         if len(data) >= 140 and data[132:134] == b"\x02\x00" and vr.isalpha() and vr.isupper():
-            for raw in data_element_generator(fp, False, True, stop_when=_past_group_2):
-                value = raw.value
-                if isinstance(value, bytes):
-                    values[int(raw.tag)] = value.decode("latin-1").rstrip("\0 ")
-        else:
-            for elem in _read_file_meta_info(fp):
-                values[int(elem.tag)] = str(elem.value or "").rstrip("\0 ")
+            return walk_file_meta(data, 132)
+        fp = io.BytesIO(data)
+        fp.seek(132)
+        values = {
+            int(elem.tag): str(elem.value or "").rstrip("\0 ") for elem in _read_file_meta_info(fp)
+        }
+        return values, fp.tell()
     except Exception as exc:
         raise DicomFormatError(f"unreadable DICOM file meta information: {exc}") from exc
-    return values, fp.tell()
-
-
-def _past_group_2(tag: int, _vr: str | None, _length: int) -> bool:
-    return tag >> 16 != 0x0002
 
 
 def _implicit_vr(tag: int) -> str:
@@ -446,57 +464,19 @@ def _fill_columns(rec: InstanceRecord, model: dict[str, Any]) -> None:
         setattr(rec, name, _first_int(model, key))
 
 
-def _walk_encapsulated(
-    buf: bytes | memoryview, pos: int
-) -> tuple[list[int], list[tuple[int, int]], int]:
-    """Items of an encapsulated value starting at ``pos``: (BOT offsets, fragments, end pos).
-
-    Fragments are ``(value_offset, length)`` in the file; ``end`` is just past the delimiter.
-    """
-    n = len(buf)
-    fragments: list[tuple[int, int]] = []
-    bot: list[int] = []
-    first = True
-    while True:
-        if pos + 8 > n:
-            raise ValueError("truncated before the sequence delimiter")
-        group, elem, length = struct.unpack_from("<HHI", buf, pos)
-        pos += 8
-        if (group, elem) == (0xFFFE, 0xE0DD):
-            return bot, fragments, pos
-        if (group, elem) != (0xFFFE, 0xE000):
-            raise ValueError(f"unexpected tag ({group:04X},{elem:04X}) among the items")
-        if length == 0xFFFFFFFF or pos + length > n:
-            raise ValueError("item with an undefined or too large length")
-        if first:
-            bot = list(struct.unpack_from(f"<{length // 4}I", buf, pos)) if length else []
-            first = False
-        else:
-            fragments.append((pos, length))
-        pos += length
-
-
-def _frame_table(
-    rec: InstanceRecord,
-    ds: Dataset,
-    raws: dict[int, Any],
-    bot: list[int],
-    fragments: list[tuple[int, int]] | None,
-    photometric: str,
-) -> str | None:
+def _frame_table(rec: InstanceRecord, layout: Layout, photometric: str) -> str | None:
     """Frame byte ranges, JSON-encoded.
 
     ``{"native": [offset, frame_length, count]}`` or ``{"frames": [[[off, len], ...], ...]}``
     (one list of fragment ranges per frame); ``None`` when the frames cannot be located.
     """
-    pixel_tag = next((t for t in PIXEL_TAGS if t in raws), None)
+    pixel_tag = next((t for t in PIXEL_TAGS if t in layout.positions), None)
     if pixel_tag is None:
         return None
-    raw = raws[pixel_tag]
-    if not isinstance(raw, RawDataElement):
-        return None
+    value_offset, length = layout.positions[pixel_tag]
+    fragments = layout.fragments
     nframes = rec.number_of_frames or 1
-    if raw.length != 0xFFFFFFFF:
+    if length != 0xFFFFFFFF:
         rows, cols, bits = rec.rows or 0, rec.columns or 0, rec.bits_allocated or 0
         spp = rec.samples_per_pixel or 1
         frame_bits = rows * cols * spp * bits
@@ -505,10 +485,10 @@ def _frame_table(
         frame_len = (frame_bits + 7) // 8
         if photometric == "YBR_FULL_422" and spp == 3:
             frame_len = frame_len * 2 // 3  # two chroma samples shared by each pixel pair
-        if frame_len * nframes > raw.length:
+        if frame_len * nframes > length:
             log.warning("%s: pixel data shorter than %d frames", rec.sop_uid, nframes)
             return None
-        return json.dumps({"native": [raw.value_tell, frame_len, nframes]})
+        return json.dumps({"native": [value_offset, frame_len, nframes]})
     if not fragments:
         return None
     frames: list[list[tuple[int, int]]] | None
@@ -516,8 +496,7 @@ def _frame_table(
         frames = [fragments]
     else:
         frames = None
-        eot = _extended_offsets(ds)
-        starts = eot or bot
+        starts = _extended_offsets(rec.data, layout) or layout.bot
         if starts and len(starts) == nframes:
             base = fragments[0][0] - 8  # offsets count from the first fragment's item tag
             by_start: list[list[tuple[int, int]]] = []
@@ -539,14 +518,12 @@ def _frame_table(
     return json.dumps({"frames": frames}, separators=(",", ":"))
 
 
-def _extended_offsets(ds: Dataset) -> list[int]:
-    try:
-        value = ds.get("ExtendedOffsetTable")
-    except Exception:
+def _extended_offsets(data: bytes, layout: Layout) -> list[int]:
+    """The Extended Offset Table (7FE0,0001), read from the file whatever its size."""
+    offset, length = layout.positions.get(0x7FE00001, (0, 0))
+    if not length or length == 0xFFFFFFFF or length % 8:
         return []
-    if not value:
-        return []
-    return list(struct.unpack(f"<{len(value) // 8}Q", value))
+    return list(struct.unpack_from(f"<{length // 8}Q", data, offset))
 
 
 def _group_by_markers(buf: bytes, fragments: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
@@ -563,96 +540,13 @@ def _group_by_markers(buf: bytes, fragments: list[tuple[int, int]]) -> list[list
     return frames
 
 
-_TEXT_MULTI = frozenset({"AE", "AS", "CS", "DA", "DT", "LO", "SH", "TM", "UC", "UI"})
-_TEXT_SINGLE = frozenset({"LT", "ST", "UT", "UR"})
-_CHARSET_SENSITIVE = frozenset({"LO", "SH", "LT", "ST", "UT", "UC", "PN"})
-_BINARY_NUM = {
-    "US": "H",
-    "SS": "h",
-    "UL": "I",
-    "SL": "i",
-    "FL": "f",
-    "FD": "d",
-    "SV": "q",
-    "UV": "Q",
-}
-_SIMPLE_CHARSETS = {
-    "": "latin-1",
-    "ISO_IR 6": "latin-1",
-    "ISO_IR 100": "latin-1",
-    "ISO_IR 192": "utf-8",
-}
-
-
-def _fast_element(vr: str, value: bytes, little: bool, codec: str | None) -> dict[str, Any] | None:
-    """JSON of a simple element straight from its bytes; None -> let pydicom convert it."""
-    if not value:
-        return {"vr": vr}
-    if vr in _BINARY_NUM:
-        fmt = _BINARY_NUM[vr]
-        size = struct.calcsize(fmt)
-        if len(value) % size:
-            return None
-        n = len(value) // size
-        return {"vr": vr, "Value": list(struct.unpack(f"{'<' if little else '>'}{n}{fmt}", value))}
-    if vr in ("OB", "OW", "OF", "OD", "OL", "OV", "UN"):
-        return {"vr": vr, "InlineBinary": base64.b64encode(value).decode("ascii")}
-    if vr in _CHARSET_SENSITIVE and codec is None:
-        return None
-    try:
-        text = value.decode(codec or "ascii")
-    except UnicodeDecodeError:
-        return None
-    if vr in _TEXT_MULTI and "\\" not in text:  # the common case: one value
-        text = text.strip("\0 ")
-        return {"vr": vr, "Value": [text]} if text else {"vr": vr}
-    if vr in _TEXT_SINGLE:
-        text = text.rstrip("\0 ")
-        return {"vr": vr, "Value": [text]} if text else {"vr": vr}
-    if vr in _TEXT_MULTI or vr in ("IS", "DS", "PN"):
-        parts = [p.strip("\0 ") for p in text.split("\\")]
-        if not any(parts):
-            return {"vr": vr}
-        if not all(parts):
-            return None  # empty values inside a multi-value: pydicom decides
-        if vr == "PN":
-            out = []
-            for p in parts:
-                groups = p.split("=")
-                out.append(
-                    {
-                        k: g
-                        for k, g in zip(
-                            ("Alphabetic", "Ideographic", "Phonetic"), groups, strict=False
-                        )
-                        if g
-                    }
-                )
-            return {"vr": vr, "Value": out}
-        if vr == "IS":
-            try:
-                return {"vr": vr, "Value": [int(p) for p in parts]}
-            except ValueError:
-                return None
-        if vr == "DS":
-            nums: list[Any] = []
-            for p in parts:
-                try:
-                    f = float(p)
-                except ValueError:
-                    return None
-                nums.append(f)
-            return {"vr": vr, "Value": nums}
-        return {"vr": vr, "Value": parts}
-    return None
-
-
 @dataclass
 class _JsonCtx:
     little: bool
     codec: str | None
     threshold: int
     bulk: dict[str, list[int]] | None  # nested bulk ranges; None: offsets invalid -> inline
+    body: bytes  # to check pydicom's nested offsets, which are wrong two items deep
 
 
 def _to_json_model(
@@ -662,6 +556,7 @@ def _to_json_model(
     little: bool,
     threshold: int,
     nested_bulk: dict[str, list[int]] | None,
+    body: bytes,
 ) -> dict[str, Any]:
     """The instance's DICOM JSON model (PS3.18 F.2), keys sorted."""
     charset_raw = ds._dict.get(0x00080005)
@@ -669,7 +564,7 @@ def _to_json_model(
     if charset_raw is not None:
         cv = getattr(charset_raw, "value", b"") or b""
         charset = (cv.decode("ascii", "replace") if isinstance(cv, bytes) else str(cv)).strip("\0 ")
-    ctx = _JsonCtx(little, _SIMPLE_CHARSETS.get(charset), threshold, nested_bulk)
+    ctx = _JsonCtx(little, SIMPLE_CHARSETS.get(charset), threshold, nested_bulk, body)
     out = _elements_json(ds, "", ctx, bulk_items)
     if "00083002" not in out:
         out["00083002"] = {"vr": "UI", "Value": [ts]}  # AvailableTransferSyntaxUID
@@ -724,12 +619,13 @@ def _elements_json(
                 and raw.length != 0xFFFFFFFF
                 and raw.length > ctx.threshold
                 and raw.value_tell is not None
+                and ctx.body[raw.value_tell : raw.value_tell + raw.length] == raw.value
             ):
                 ctx.bulk[path] = [raw.value_tell, raw.length]
                 out[key] = {"vr": vr, "BulkDataURI": f"bulkdata/{path}"}
                 continue
             elif vr not in ("US or SS", "OB or OW", "US or OW", "US or SS or OW"):
-                fast = _fast_element(vr, raw.value, ctx.little, ctx.codec)
+                fast = value_json(vr, raw.value, ctx.little, ctx.codec)
                 if fast is not None:
                     out[key] = fast
                     continue
