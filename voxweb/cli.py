@@ -145,7 +145,7 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
         "--ingest-processes",
         type=int,
         help="worker processes that store STOW-RS uploads in parallel (default: one per core, "
-        "at most 4; 0 = in the server process)",
+        "counting at most 4, plus one; 0 = in the server process)",
     )
     other = p.add_argument_group("other")
     other.add_argument("--log-console", action=BOOL, help="print the access log to the console")

@@ -93,7 +93,7 @@ class Settings:
     sample: list[str] = dataclasses.field(default_factory=list)
     sample_download: bool = True
     memory_reuse_size: int = 512 << 20
-    ingest_processes: int | None = None  # STOW-RS worker processes (serve: one per core)
+    ingest_processes: int | None = None  # STOW-RS worker processes (serve: cores + 1)
     render_backend: Literal["auto", "vtk", "numpy"] = "auto"
     auto_volume_rendering: bool = True
 
@@ -120,7 +120,7 @@ class Settings:
         return Path(platformdirs.user_data_dir("voxweb", appauthor=False))
 
     def resolved_ingest_processes(self) -> int:
-        """Unset means none: ``voxweb serve`` sets one per core itself (see cli)."""
+        """Unset means none: ``voxweb serve`` sets cores + 1 itself (see cli)."""
         return self.ingest_processes or 0
 
     # --- validation ----------------------------------------------------------------------

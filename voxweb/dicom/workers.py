@@ -41,9 +41,13 @@ _STOP = b""  # asks a worker to end
 
 
 def default_processes() -> int:
-    """One worker per core (at most 4); none on a single core, where they cannot help."""
+    """One worker per core (counting at most 4) plus one; none on a single core.
+
+    The extra worker parses while another waits for its files to reach the disk: on 2 cores,
+    3 workers stored 7.5% more instances per second than 2 (alternating A/B rounds).
+    """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return min(cores or 1, 4) if (cores or 1) > 1 else 0
+    return min(cores or 1, 4) + 1 if (cores or 1) > 1 else 0
 
 
 class _WorkerGone(Exception):
