@@ -25,6 +25,7 @@ from voxweb.dicom import ingest as _ingest
 from voxweb.dicom import query as _query
 from voxweb.dicom.errors import NotFoundError
 from voxweb.dicom.index import Index, StoredInstance, absolutize_bulkdata, loads_frames
+from voxweb.dicom.jsontext import dumps_bytes
 from voxweb.dicom.parse import BULK_THRESHOLD
 from voxweb.dicom.store import Store
 from voxweb.dicom.workers import IN_PROCESS_ABOVE, IngestWorkers
@@ -222,7 +223,7 @@ class DicomDatabase:
         if level == "instance":
             kwargs["series_uid"] = series_uid
         items = _query.search(self.index, level, pairs, **kwargs)
-        body = json.dumps(items, separators=(",", ":")).encode()
+        body = dumps_bytes(items)
         if version is not None and len(body) <= _CACHE_MAX_ENTRY:
             with self._cache_lock:
                 self._qido_cache[key] = (version, body)

@@ -19,7 +19,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
-import json
 import logging
 import re
 import struct
@@ -43,6 +42,7 @@ from pydicom.uid import (
 )
 
 from voxweb.dicom.errors import DicomFormatError
+from voxweb.dicom.jsontext import dumps
 from voxweb.dicom.values import SIMPLE_CHARSETS, value_json
 from voxweb.dicom.walk import (
     PIXEL_TAGS,
@@ -250,9 +250,9 @@ def parse_instance(data: bytes, *, bulk_threshold: int = BULK_THRESHOLD) -> Inst
                 f"{k} {v[:80]!r} is not a usable UID (at most 64 letters, digits, '.', '-', '_')"
             )
 
-    rec.json = json.dumps(model, separators=(",", ":"), ensure_ascii=False)
+    rec.json = dumps(model)
     if offsets_valid:
-        rec.bulk = json.dumps(layout.bulk, separators=(",", ":"))
+        rec.bulk = dumps(layout.bulk)
         rec.frames = _frame_table(rec, layout, _text(model, "00280004"))
     else:
         rec.bulk = "{}"
@@ -431,9 +431,12 @@ _INT_COLUMNS = (
 
 def _text(model: dict[str, Any], key: str) -> str:
     """A top-level value of the JSON model as DICOM text (multi-values joined with ``\\``)."""
-    values = model.get(key, {}).get("Value")
+    element = model.get(key)
+    values = element.get("Value") if element is not None else None
     if not values:
         return ""
+    if len(values) == 1 and type(values[0]) is str:  # the common case
+        return values[0].strip()
     out = []
     for v in values:
         if isinstance(v, dict):  # PN: the component groups, empty trailing groups cut
@@ -488,7 +491,7 @@ def _frame_table(rec: InstanceRecord, layout: Layout, photometric: str) -> str |
         if frame_len * nframes > length:
             log.warning("%s: pixel data shorter than %d frames", rec.sop_uid, nframes)
             return None
-        return json.dumps({"native": [value_offset, frame_len, nframes]})
+        return dumps({"native": [value_offset, frame_len, nframes]})
     if not fragments:
         return None
     frames: list[list[tuple[int, int]]] | None
@@ -515,7 +518,7 @@ def _frame_table(rec: InstanceRecord, layout: Layout, photometric: str) -> str |
             frames = _group_by_markers(rec.data, fragments)
             if len(frames) != nframes:
                 return None
-    return json.dumps({"frames": frames}, separators=(",", ":"))
+    return dumps({"frames": frames})
 
 
 def _extended_offsets(data: bytes, layout: Layout) -> list[int]:

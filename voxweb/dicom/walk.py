@@ -67,6 +67,9 @@ _VR_NAMES = {
     ]
 }  # AT and UN are missing on purpose: pydicom converts those
 _CHARSET_TAG = 0x00080005
+_ONE_TEXT_VRS = frozenset(
+    {"AE", "AS", "CS", "DA", "DT", "LO", "SH", "TM", "UC", "UI"}
+)  # see values
 _KEYS: dict[int, str] = {}  # tag -> "GGGGEEEE": formatting was a tenth of the walk
 
 
@@ -181,7 +184,7 @@ class _Walker:
                     raise _GiveUp
                 pos += length
                 continue
-            key = tag_key(tag)
+            key = _KEYS.get(tag) or tag_key(tag)
             if vr == "SQ":
                 items, pos = self.sequence(pos, length, prefix + key)
                 out[key] = {"vr": "SQ", "Value": items}
@@ -198,12 +201,22 @@ class _Walker:
                 self.codec = SIMPLE_CHARSETS.get(charset)
                 if self.converted and self.codec != SIMPLE_CHARSETS[""]:
                     raise _GiveUp
-            value = value_json(vr, buf[pos : pos + length], True, self.codec)
-            if value is None:
-                raise _GiveUp
-            self.converted = True
-            out[key] = value
+            value = buf[pos : pos + length]
             pos += length
+            self.converted = True
+            if vr in _ONE_TEXT_VRS and self.codec is not None:  # the common case, inlined
+                text = value.decode(self.codec)
+                if "\\" not in text:
+                    text = text.strip("\0 ")
+                    out[key] = {"vr": vr, "Value": [text]} if text else {"vr": vr}
+                    continue
+            elif vr == "US" and length == 2:
+                out[key] = {"vr": vr, "Value": [value[0] | value[1] << 8]}
+                continue
+            converted = value_json(vr, value, True, self.codec)
+            if converted is None:
+                raise _GiveUp
+            out[key] = converted
         if end is None:
             raise _GiveUp  # no item delimiter before the end of the data
         return out, pos
