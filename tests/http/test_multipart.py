@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from voxweb.dicom.multipart import split_multipart
 from voxweb.http.dicomweb import HttpError, parse_multipart
 
 BOUNDARY = "b0undary"
@@ -36,8 +37,11 @@ def _body(parts: list[tuple[bool, bytes]], preamble: bytes | None, epilogue: byt
 )
 def test_parts_come_back_byte_for_byte(parts, preamble, epilogue):
     body = _body(parts, preamble, epilogue)
-    got = parse_multipart(body, CTYPE)
+    got = parse_multipart(body, CTYPE)  # views into the body: STOW passes them on
     assert [content for _, content in got] == [content for _, content in parts]
+    copied = split_multipart(body, BOUNDARY)  # copies, for callers that keep them
+    assert all(type(content) is bytes for _, content in copied)
+    assert [content for _, content in copied] == [content for _, content in parts]
     assert [h.get("content-type") for h, _ in got] == [
         "application/dicom" if with_header else None for with_header, _ in parts
     ]

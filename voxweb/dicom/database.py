@@ -126,17 +126,20 @@ class DicomDatabase:
         """STOW-RS part / any bytes: see ``voxweb.dicom.ingest.ingest_bytes``."""
         return _ingest.ingest_bytes(self, data, **kwargs)
 
-    def ingest_many(self, datas: Iterable[bytes], **kwargs: Any) -> list[_ingest.IngestResult]:
+    def ingest_many(
+        self, datas: Iterable[bytes | memoryview], **kwargs: Any
+    ) -> list[_ingest.IngestResult]:
         """Several instances, one sync, one transaction: ``voxweb.dicom.ingest.ingest_many``.
 
-        Runs in a worker process when the database has them (see ``voxweb.dicom.workers``).
+        Runs in a worker process when the database has them (see ``voxweb.dicom.workers``),
+        which reads views (e.g. the parts of a STOW body) without copying them first.
         """
         datas = list(datas)
         if self.workers is not None and sum(map(len, datas)) <= IN_PROCESS_ABOVE:
             results = self.workers.ingest_many(datas, **kwargs)
             if results is not None:
                 return results
-        return _ingest.ingest_many(self, datas, **kwargs)
+        return _ingest.ingest_many(self, [bytes(d) for d in datas], **kwargs)
 
     def ingest_file(
         self, path: str | os.PathLike[str], *, link: bool = False, **kwargs: Any

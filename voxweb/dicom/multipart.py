@@ -1,7 +1,7 @@
 """Read a ``multipart/related`` message (DICOMweb's STOW-RS requests and WADO-RS answers).
 
-Parts are found by position, so each part's content is the only copy made: a STOW body can
-be tens of megabytes. No HTTP types here; callers turn ``MultipartError`` into their errors.
+Parts are found by position, so each part's content is the only copy made (none with
+``copy=False``): a STOW body can be tens of megabytes. No HTTP types here; callers turn ``MultipartError`` into their errors.
 """
 
 from __future__ import annotations
@@ -11,8 +11,14 @@ class MultipartError(ValueError):
     """The body is not a well-formed multipart message with the given boundary."""
 
 
-def split_multipart(body: bytes, boundary: str) -> list[tuple[dict[str, str], bytes]]:
-    """Parts of the message: ``(headers with lower-case names, content)``."""
+def split_multipart(
+    body: bytes, boundary: str, *, copy: bool = True
+) -> list[tuple[dict[str, str], bytes | memoryview]]:
+    """Parts of the message: ``(headers with lower-case names, content)``.
+
+    ``copy=False``: the contents are views into ``body``, for a caller that only passes them on.
+    """
+    view = memoryview(body) if not copy else None
     delim = b"--" + boundary.encode("latin-1")
     next_delim = b"\r\n" + delim
     if body.startswith(delim):
@@ -46,5 +52,7 @@ def split_multipart(body: bytes, boundary: str) -> list[tuple[dict[str, str], by
             if b":" in line:
                 k, v = line.split(b":", 1)
                 headers[k.strip().lower().decode("latin-1")] = v.strip().decode("latin-1")
-        parts.append((headers, body[content_start:end]))
+        parts.append(
+            (headers, body[content_start:end] if view is None else view[content_start:end])
+        )
         pos = end + 2

@@ -67,12 +67,20 @@ class _Worker:
         self.process.start()
         child.close()  # only the worker holds that end: its death shows here as EOF
 
-    def call(self, datas: list[bytes], kwargs: dict[str, Any]) -> list[IngestResult]:
+    def call(self, datas: list[bytes | memoryview], kwargs: dict[str, Any]) -> list[IngestResult]:
+        """One message with the count and the keyword arguments, then each instance as is: the
+        parts of a STOW body go from the request's buffer to the pipe without a copy."""
         try:
-            self.conn.send_bytes(pickle.dumps((datas, kwargs), protocol=pickle.HIGHEST_PROTOCOL))
+            head = len(datas).to_bytes(4, "little") + pickle.dumps(kwargs)
+            self.conn.send_bytes(head)
+            for data in datas:
+                self.conn.send_bytes(data)
             ok, value = pickle.loads(self.conn.recv_bytes())
         except (EOFError, OSError) as exc:
             raise _WorkerGone(str(exc)) from exc
+        except BaseException:
+            self.kill()  # interrupted mid-conversation: never reuse this worker out of step
+            raise
         if not ok:
             raise value
         return value
@@ -118,7 +126,9 @@ class IngestWorkers:
         to import and open the database), so the first upload does not wait for them."""
         threading.Thread(target=self._start, name="voxweb-ingest-warm-up", daemon=True).start()
 
-    def ingest_many(self, datas: list[bytes], **kwargs: Any) -> list[IngestResult] | None:
+    def ingest_many(
+        self, datas: list[bytes | memoryview], **kwargs: Any
+    ) -> list[IngestResult] | None:
         """``ingest_many`` in a worker; None when the worker died (the caller ingests itself)."""
         self._start()
         if self._closed:
@@ -178,7 +188,12 @@ def _serve(conn: Any, data_dir: str, db_kwargs: dict[str, Any]) -> None:
                 return  # the server is gone
             if message == _STOP:
                 return
-            datas, kwargs = pickle.loads(message)
+            count = int.from_bytes(message[:4], "little")
+            kwargs = pickle.loads(message[4:])
+            try:
+                datas = [conn.recv_bytes() for _ in range(count)]
+            except (EOFError, OSError):
+                return
             try:
                 reply: tuple[bool, Any] = (True, db.ingest_many(datas, **kwargs))
             except Exception as exc:

@@ -258,8 +258,12 @@ def _multipart(parts: Iterable[tuple[str, bytes]], boundary: str) -> bytes:
     return b"".join(out)
 
 
-def parse_multipart(body: bytes, content_type: str) -> list[tuple[dict[str, str], bytes]]:
+def parse_multipart(
+    body: bytes, content_type: str
+) -> list[tuple[dict[str, str], bytes | memoryview]]:
     """Parts of a ``multipart/related`` request: ``(headers (lower-case names), content)``.
+
+    The contents are views into ``body``: they are only passed on to the ingest.
 
     Raises ``HttpError(400)`` when the body is not a well-formed multipart message.
     """
@@ -268,7 +272,7 @@ def parse_multipart(body: bytes, content_type: str) -> list[tuple[dict[str, str]
     if not mt.mtype.startswith("multipart/") or not boundary:
         raise HttpError(400, "the request body is not multipart/related with a boundary")
     try:
-        return split_multipart(body, boundary)
+        return split_multipart(body, boundary, copy=False)
     except MultipartError as exc:
         raise HttpError(400, str(exc)) from None
 
@@ -853,12 +857,12 @@ class DicomWeb:
         return await _run(self._stow_sync, parts, study, req.base)
 
     def _stow_sync(
-        self, parts: list[tuple[dict[str, str], bytes]], study: str | None, base: str
+        self, parts: list[tuple[dict[str, str], bytes | memoryview]], study: str | None, base: str
     ) -> Reply:
         referenced: list[dict[str, Any]] = []
         failed: list[dict[str, Any]] = []
         studies_seen: list[str] = []
-        dicom_parts: list[bytes] = []
+        dicom_parts: list[bytes | memoryview] = []
         part_types: dict[str, str] = {}  # the parts of a request repeat one header
         for headers, data in parts:
             header = headers.get("content-type", "application/dicom")
