@@ -39,6 +39,7 @@ from voxweb.dicom.frames import (
     RenderParameterError,
 )
 from voxweb.dicom.index import StoredInstance
+from voxweb.dicom.jsontext import dumps_bytes
 from voxweb.dicom.multipart import MultipartError, split_multipart
 
 log = logging.getLogger(__name__)
@@ -899,7 +900,7 @@ class DicomWeb:
         if referenced:
             answer["00081199"] = {"vr": "SQ", "Value": referenced}
         status = 200 if not failed else (202 if referenced else 409)
-        return Reply(json.dumps(answer).encode(), DICOM_JSON, status)
+        return Reply(dumps_bytes(answer), DICOM_JSON, status)
 
     # -- DELETE ---------------------------------------------------------------------------
     async def _delete(self, req: DicomRequest, seg: list[str]) -> Reply:
