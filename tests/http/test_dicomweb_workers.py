@@ -134,3 +134,15 @@ def test_an_embedded_server_starts_no_workers_unless_asked(tmp_path):
         assert set(_children(os.getpid())) == before
     finally:
         server.stop()
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc")
+def test_serve_starts_one_worker_per_core_plus_one(tmp_path):
+    cores = len(os.sched_getaffinity(0))
+    with VoxwebProcess(tmp_path, ["--auth", "none"]) as server:
+        assert _stow(server, synthetic_series(2)).status_code == 200
+        expected = min(cores, 4) + 1 if cores > 1 else 0
+        deadline = time.monotonic() + 10
+        while len(_workers(server.proc.pid)) != expected and time.monotonic() < deadline:
+            time.sleep(0.1)  # the warm-up starts them in the background
+        assert len(_workers(server.proc.pid)) == expected
