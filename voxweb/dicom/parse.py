@@ -43,7 +43,7 @@ from pydicom.uid import (
 
 from voxweb.dicom.errors import DicomFormatError
 from voxweb.dicom.jsontext import dumps
-from voxweb.dicom.values import SIMPLE_CHARSETS, value_json
+from voxweb.dicom.values import ALL_VRS, BINARY_VRS, SIMPLE_CHARSETS, value_json
 from voxweb.dicom.walk import (
     PIXEL_TAGS,
     Layout,
@@ -58,49 +58,8 @@ log = logging.getLogger(__name__)
 BULK_THRESHOLD = 1024
 """Binary values (OB/OW/OF/OD/OL/OV/UN) longer than this many bytes become BulkDataURIs."""
 
-BULK_VRS = frozenset({"OB", "OW", "OF", "OD", "OL", "OV", "UN"})
 _UID_CHARS = re.compile(r"[0-9A-Za-z._-]+")  # real UIDs are digits and dots; tolerate more
 _DEFER = 512  # values larger than this are not read by pydicom while walking
-_VRS = frozenset(
-    {
-        "AE",
-        "AS",
-        "AT",
-        "CS",
-        "DA",
-        "DS",
-        "DT",
-        "FD",
-        "FL",
-        "IS",
-        "LO",
-        "LT",
-        "OB",
-        "OD",
-        "OF",
-        "OL",
-        "OV",
-    }
-    | {
-        "OW",
-        "PN",
-        "SH",
-        "SL",
-        "SQ",
-        "SS",
-        "ST",
-        "SV",
-        "TM",
-        "UC",
-        "UI",
-        "UL",
-        "UN",
-        "UR",
-        "US",
-        "UT",
-        "UV",
-    }
-)
 
 
 @dataclass
@@ -206,7 +165,7 @@ def parse_instance(data: bytes, *, bulk_threshold: int = BULK_THRESHOLD) -> Inst
     if len(body) >= start + 6 and little:  # files that lie about VR encoding exist; trust the bytes
         vr_bytes = bytes(body[start + 4 : start + 6])
         looks_explicit = vr_bytes.isalpha() and vr_bytes.isupper()
-        if implicit and looks_explicit and vr_bytes.decode() in _VRS:
+        if implicit and looks_explicit and vr_bytes.decode() in ALL_VRS:
             implicit = False
         elif not implicit and not looks_explicit:
             implicit = True
@@ -292,7 +251,7 @@ def _general_layout(
         length = raw.length
         undefined = length == 0xFFFFFFFF
         if (
-            vr in BULK_VRS
+            vr in BINARY_VRS
             and (undefined or length > bulk_threshold or tag in PIXEL_TAGS)
             and (tag >> 16) != 0x0002
         ):
@@ -617,7 +576,7 @@ def _elements_json(
                 pass  # a known attribute sent as UN: pydicom restores its real VR below
             elif (
                 prefix
-                and vr in BULK_VRS
+                and vr in BINARY_VRS
                 and ctx.bulk is not None
                 and raw.length != 0xFFFFFFFF
                 and raw.length > ctx.threshold

@@ -17,7 +17,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from voxweb.dicom.values import BINARY_VRS, SIMPLE_CHARSETS, value_json
+from voxweb.dicom.values import ALL_VRS, BINARY_VRS, SIMPLE_CHARSETS, value_json
 
 UNDEFINED = 0xFFFFFFFF
 PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)  # PixelData, FloatPixelData, DoubleFloat
@@ -29,43 +29,7 @@ _ITEM_HEADER = struct.Struct("<II")
 _LONG_LENGTH_VRS = frozenset(
     {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"UC", b"UN", b"UR", b"UT", b"SV", b"UV"}
 )
-_VR_NAMES = {
-    vr.encode(): vr
-    for vr in [
-        "AE",
-        "AS",
-        "CS",
-        "DA",
-        "DS",
-        "DT",
-        "FD",
-        "FL",
-        "IS",
-        "LO",
-        "LT",
-        "OB",
-        "OD",
-        "OF",
-        "OL",
-        "OV",
-        "OW",
-        "PN",
-        "SH",
-        "SL",
-        "SQ",
-        "SS",
-        "ST",
-        "SV",
-        "TM",
-        "UC",
-        "UI",
-        "UL",
-        "UR",
-        "US",
-        "UT",
-        "UV",
-    ]
-}  # AT and UN are missing on purpose: pydicom converts those
+_VR_NAMES = {vr.encode(): vr for vr in ALL_VRS - {"AT", "UN"}}  # pydicom converts AT and UN
 _CHARSET_TAG = 0x00080005
 _ONE_TEXT_VRS = frozenset(
     {"AE", "AS", "CS", "DA", "DT", "LO", "SH", "TM", "UC", "UI"}
