@@ -265,7 +265,7 @@ def _sqlite_url(path: str | os.PathLike[str]) -> str:
     return "sqlite:///" + str(Path(path))
 
 
-_IN_BATCH = 500  # keys per IN (...) list: keeps each statement well under SQLite's limits
+_IN_BATCH = 512  # keys per IN (...) list: keeps each statement well under SQLite's limits
 
 
 def _lookup(conn: Connection, key: Any, keys: Iterable[str], *columns: Any) -> dict[str, Any]:
@@ -275,11 +275,13 @@ def _lookup(conn: Connection, key: Any, keys: Iterable[str], *columns: Any) -> d
     """
     keys = list(keys)
     found: dict[str, Any] = {}
-    if not keys:
-        return found
-    stmt = _lookup_statement(key, *columns)
     for i in range(0, len(keys), _IN_BATCH):
-        rows = conn.execute(stmt, {"keys": keys[i : i + _IN_BATCH]})
+        batch = keys[i : i + _IN_BATCH]
+        size = _bucket(len(batch))
+        batch += batch[-1:] * (size - len(batch))  # repeats change nothing in an IN list
+        rows = conn.execute(
+            _lookup_statement(size, key, *columns), dict(zip(_KEY_NAMES, batch, strict=False))
+        )
         if len(columns) == 1:
             found.update(rows.all())
         else:
@@ -287,10 +289,21 @@ def _lookup(conn: Connection, key: Any, keys: Iterable[str], *columns: Any) -> d
     return found
 
 
-@lru_cache(maxsize=64)
-def _lookup_statement(key: Any, *columns: Any) -> Any:
-    # built once per shape: building a statement costs more than running it on the ingest path
-    return select(key, *columns).where(key.in_(bindparam("keys", expanding=True)))
+def _bucket(n: int) -> int:
+    """The power of two at or above ``n``: a handful of statement shapes for every list size."""
+    return 1 << (n - 1).bit_length()
+
+
+_KEY_NAMES = [f"k{i}" for i in range(_IN_BATCH)]
+
+
+@lru_cache(maxsize=256)
+def _lookup_statement(size: int, key: Any, *columns: Any) -> Any:
+    # One statement per shape and list size, with plain bind parameters. An expanding
+    # parameter is rendered anew on every execution: 0.13 against 0.08 ms for ten keys,
+    # five times per STOW-RS request.
+    keys = [bindparam(name) for name in _KEY_NAMES[:size]]
+    return select(key, *columns).where(key.in_(keys))
 
 
 def _stored_versions(conn: Connection, sop_uids: Iterable[str]) -> dict[str, Any]:
