@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import time
-from collections import Counter
+from collections import Counter, namedtuple
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -212,10 +212,15 @@ def _instance_values(
     }
 
 
-# Statements built once (their compiled form is cached): the ingest hot path.
-_INS_STUDY = insert(studies)
-_INS_SERIES = insert(series)
-_INS_INSTANCE = insert(instances)
+# Statements built once (their compiled form is cached): the ingest hot path. The inserts name
+# their columns (those of ``_*_values``): they also run straight on the DBAPI cursor.
+def _insert(table: Table, values: dict[str, Any]) -> Any:
+    return insert(table).values({name: bindparam(name) for name in values})
+
+
+_INS_STUDY = _insert(studies, _study_values(InstanceRecord(), 0))
+_INS_SERIES = _insert(series, _series_values(InstanceRecord(), 0))
+_INS_INSTANCE = _insert(instances, _instance_values(InstanceRecord(), "", False, 0, 0))
 _INC_PATIENT_STUDIES = (
     update(patients)
     .where(patients.c.pk == bindparam("k"))
@@ -279,11 +284,10 @@ def _lookup(conn: Connection, key: Any, keys: Iterable[str], *columns: Any) -> d
         batch = keys[i : i + _IN_BATCH]
         size = _bucket(len(batch))
         batch += batch[-1:] * (size - len(batch))  # repeats change nothing in an IN list
-        rows = conn.execute(
-            _lookup_statement(size, key, *columns), dict(zip(_KEY_NAMES, batch, strict=False))
-        )
+        params = dict(zip(_KEY_NAMES, batch, strict=False))
+        rows = _fetch(conn, _lookup_statement(size, key, *columns), params)
         if len(columns) == 1:
-            found.update(rows.all())
+            found.update(rows)
         else:
             found.update((r[0], r) for r in rows)
     return found
@@ -304,6 +308,56 @@ def _lookup_statement(size: int, key: Any, *columns: Any) -> Any:
     # five times per STOW-RS request.
     keys = [bindparam(name) for name in _KEY_NAMES[:size]]
     return select(key, *columns).where(key.in_(keys))
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    names: tuple[str, ...] | None  # parameter names in order (positional styles); None: named
+    row: Any  # a namedtuple class for the selected columns, or None
+
+
+@lru_cache(maxsize=256)
+def _compiled(stmt: Any, dialect: Any) -> _Compiled:
+    c = stmt.compile(dialect=dialect)
+    names = tuple(c.positiontup) if c.positional else None
+    row = None
+    if getattr(stmt, "is_select", False):
+        row = namedtuple("Row", [col.name for col in stmt.selected_columns])  # noqa: PYI024
+    return _Compiled(str(c), names, row)
+
+
+def _args(compiled: _Compiled, params: dict[str, Any]) -> Any:
+    return params if compiled.names is None else tuple(params[n] for n in compiled.names)
+
+
+def _fetch(conn: Connection, stmt: Any, params: dict[str, Any]) -> list[Any]:
+    """Rows of a Core select, run on the DBAPI cursor of ``conn`` (same transaction).
+
+    For the ingest hot path: SQLAlchemy's work per execution (parameter and result
+    processing, events) cost 0.03 to 0.06 ms a statement, against 0.003 to 0.02 ms for SQLite
+    itself, several times per STOW-RS request. The SQL is still Core's, compiled for the
+    engine's dialect once.
+    """
+    compiled = _compiled(stmt, conn.dialect)
+    cursor = conn.connection.cursor()
+    try:
+        cursor.execute(compiled.sql, _args(compiled, params))
+        return [compiled.row._make(r) for r in cursor.fetchall()]
+    finally:
+        cursor.close()
+
+
+def _execute_many(conn: Connection, stmt: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """A Core insert or update for each of ``rows``, on the DBAPI cursor (see ``_fetch``)."""
+    if not rows:
+        return
+    compiled = _compiled(stmt, conn.dialect)
+    cursor = conn.connection.cursor()
+    try:
+        cursor.executemany(compiled.sql, [_args(compiled, r) for r in rows])
+    finally:
+        cursor.close()
 
 
 def _stored_versions(conn: Connection, sop_uids: Iterable[str]) -> dict[str, Any]:
@@ -517,16 +571,18 @@ class Index:
             if new_studies:
                 first = list(new_studies.values())
                 patient_pk = self._patients(conn, first)
-                conn.execute(
-                    _INS_STUDY, [_study_values(r, patient_pk[r.patient_id]) for r in first]
+                _execute_many(
+                    conn, _INS_STUDY, [_study_values(r, patient_pk[r.patient_id]) for r in first]
                 )
                 per_patient = Counter(patient_pk[r.patient_id] for r in first)
-                conn.execute(
-                    _INC_PATIENT_STUDIES, [{"k": k, "n": n} for k, n in per_patient.items()]
+                _execute_many(
+                    conn,
+                    _INC_PATIENT_STUDIES,
+                    [{"k": k, "n": n} for k, n in per_patient.items()],
                 )
                 study_pk.update(_lookup(conn, studies.c.study_uid, new_studies, studies.c.pk))
-            conn.execute(
-                _INS_SERIES, [_series_values(r, study_pk[r.study_uid]) for r in new_series]
+            _execute_many(
+                conn, _INS_SERIES, [_series_values(r, study_pk[r.study_uid]) for r in new_series]
             )
             series_row.update(
                 _lookup(
@@ -547,10 +603,11 @@ class Index:
             per_series[row.pk] += 1
             per_study[row.study_fk] += 1
             rows.append(_instance_values(rec, path, linked, row.pk, row.study_fk))
-        conn.execute(_INS_INSTANCE, rows)
-        conn.execute(_INC_SERIES, [{"k": k, "n": n} for k, n in per_series.items()])
+        _execute_many(conn, _INS_INSTANCE, rows)
+        _execute_many(conn, _INC_SERIES, [{"k": k, "n": n} for k, n in per_series.items()])
         new_per_study = Counter(series_row[r.series_uid].study_fk for r in new_series)
-        conn.execute(
+        _execute_many(
+            conn,
             _INC_STUDY,
             [{"k": k, "s": new_per_study[k], "n": n} for k, n in per_study.items()],
         )
