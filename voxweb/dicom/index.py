@@ -752,8 +752,12 @@ class Index:
         return None if row is None else StoredInstance(**row._asdict())
 
     def stored_versions(self, sop_uids: Iterable[str]) -> dict[str, Any]:
-        """``pk``, ``sha256``, ``path`` and ``linked`` of the instances among these UIDs."""
-        with self.read() as conn:
+        """``pk``, ``sha256``, ``path`` and ``linked`` of the instances among these UIDs.
+
+        Without a transaction: a STOW-RS request's look before it writes its files. The write
+        transaction looks again (``_add_chunk``) and decides.
+        """
+        with self.engine.connect() as conn:
             return _stored_versions(conn, sop_uids)
 
     def find_instances(
