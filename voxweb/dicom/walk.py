@@ -35,6 +35,12 @@ _ONE_TEXT_VRS = frozenset(
     {"AE", "AS", "CS", "DA", "DT", "LO", "SH", "TM", "UC", "UI"}
 )  # see values
 _KEYS: dict[int, str] = {}  # tag -> "GGGGEEEE": formatting was a tenth of the walk
+# Converted values by character set and element bytes (header and value). The slices of a
+# series repeat most of their elements byte for byte; the JSON of those is shared, never
+# changed after it is made.
+_CONVERTED: dict[str | None, dict[bytes, dict[str, Any]]] = {}
+_CACHED_LENGTH = 256  # longer values are converted each time
+_CACHE_ENTRIES = 50_000  # about 10 MB at most; emptied when full
 
 
 @dataclass
@@ -104,6 +110,7 @@ class _Walker:
         self.buf = buf
         self.threshold = threshold
         self.codec: str | None = SIMPLE_CHARSETS[""]
+        self.cache = _CONVERTED.setdefault(self.codec, {})
         self.converted = False  # a value was decoded before the character set was known
         self.bulk: dict[str, list[int]] = {}
         self.positions: dict[int, tuple[int, int]] = {}
@@ -122,6 +129,7 @@ class _Walker:
         while pos < limit:
             if pos + 8 > limit:
                 raise _GiveUp
+            start = pos
             group, element, vr_bytes, length = _HEADER.unpack_from(buf, pos)
             tag = group << 16 | element
             if group == 0xFFFE:
@@ -163,24 +171,36 @@ class _Walker:
             if top and tag == _CHARSET_TAG:
                 charset = buf[pos : pos + length].decode("ascii", "replace").strip("\0 ")
                 self.codec = SIMPLE_CHARSETS.get(charset)
+                self.cache = _CONVERTED.setdefault(self.codec, {})
                 if self.converted and self.codec != SIMPLE_CHARSETS[""]:
                     raise _GiveUp
+            self.converted = True
+            whole = buf[start : pos + length] if length <= _CACHED_LENGTH else None
+            if whole is not None:  # the same element in the previous slice of the series?
+                known = self.cache.get(whole)
+                if known is not None:
+                    out[key] = known
+                    pos += length
+                    continue
             value = buf[pos : pos + length]
             pos += length
-            self.converted = True
+            converted: dict[str, Any] | None = None
             if vr in _ONE_TEXT_VRS and self.codec is not None:  # the common case, inlined
                 text = value.decode(self.codec)
                 if "\\" not in text:
                     text = text.strip("\0 ")
-                    out[key] = {"vr": vr, "Value": [text]} if text else {"vr": vr}
-                    continue
+                    converted = {"vr": vr, "Value": [text]} if text else {"vr": vr}
             elif vr == "US" and length == 2:
-                out[key] = {"vr": vr, "Value": [value[0] | value[1] << 8]}
-                continue
-            converted = value_json(vr, value, True, self.codec)
+                converted = {"vr": vr, "Value": [value[0] | value[1] << 8]}
             if converted is None:
-                raise _GiveUp
+                converted = value_json(vr, value, True, self.codec)
+                if converted is None:
+                    raise _GiveUp
             out[key] = converted
+            if whole is not None:
+                if len(self.cache) >= _CACHE_ENTRIES:
+                    self.cache.clear()
+                self.cache[whole] = converted
         if end is None:
             raise _GiveUp  # no item delimiter before the end of the data
         return out, pos
