@@ -13,7 +13,7 @@ def test_paths_and_atomic_write(tmp_path):
     assert rel == Store.relative_path("1.2.3", "1.2.3.4", "1.2.3.4.5", "ab" * 32)
     assert rel != Store.relative_path("1.2.3", "1.2.3.4", "1.2.3.4.5", "cd" * 32)
     assert ".." not in rel and rel.endswith(".dcm") and len(rel.split("/")) == 4
-    path = store.write(rel, b"hello")
+    path = Path(store.write(rel, b"hello"))
     assert path.read_bytes() == b"hello"
     store.write(rel, b"world")  # replace in place, atomically
     assert path.read_bytes() == b"world"

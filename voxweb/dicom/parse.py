@@ -416,14 +416,19 @@ def _first_int(model: dict[str, Any], key: str) -> int | None:
 
 
 def _fill_columns(rec: InstanceRecord, model: dict[str, Any]) -> None:
+    # absent attributes keep the record's defaults ("" and None): most of the 31 are absent
     for name, key in _TEXT_COLUMNS:
-        setattr(rec, name, _text(model, key))
+        if key in model:
+            setattr(rec, name, _text(model, key))
     for name, key in _DATE_COLUMNS:
-        setattr(rec, name, _da(_text(model, key)))
+        if key in model:
+            setattr(rec, name, _da(_text(model, key)))
     for name, key in _TIME_COLUMNS:
-        setattr(rec, name, _tm(_text(model, key)))
+        if key in model:
+            setattr(rec, name, _tm(_text(model, key)))
     for name, key in _INT_COLUMNS:
-        setattr(rec, name, _first_int(model, key))
+        if key in model:
+            setattr(rec, name, _first_int(model, key))
 
 
 def _frame_table(rec: InstanceRecord, layout: Layout, photometric: str) -> str | None:

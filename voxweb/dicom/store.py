@@ -61,7 +61,7 @@ class Store:
             return False
 
     # -- writing -------------------------------------------------------------------------
-    def write(self, rel_path: str, data: bytes | memoryview, *, sync: bool = True) -> Path:
+    def write(self, rel_path: str, data: bytes | memoryview, *, sync: bool = True) -> str:
         """Atomically write ``data`` at ``rel_path`` (temp + fsync + replace + dir fsync).
 
         ``sync=False`` skips both fsyncs: the caller makes the file durable with ``sync_all``
@@ -94,7 +94,7 @@ class Store:
             raise
         if self.fsync and sync:
             self._fsync_dir(Path(parent))
-        return Path(target)
+        return target  # the absolute path as text: a Path per instance was a cost of ingest
 
     def sync_all(self, rel_paths: list[str]) -> None:
         """Make files written with ``sync=False`` (and their directory entries) durable.
