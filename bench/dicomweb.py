@@ -1,11 +1,12 @@
 """DICOMweb benchmark: voxweb against Orthanc (+ DICOMweb plugin), side by side, loopback only.
 
 Both servers get the same data over STOW-RS (a 181-slice head MR series made from Colin27 with
-``voxweb.dicom.export``, plus a few small studies), then the same client measures each
-operation on each server in turn and prints voxweb's median, Orthanc's median and the ratio
-(>1 means voxweb is faster). The STOW-RS row comes last: with both servers up, rounds of 100
-new instances alternate between them, so a slow spell of this shared machine does not land on
-one peer only. A second voxweb data dir with 10,000 synthetic studies measures
+``voxweb.dicom.export``, plus a few small studies) and stay up; then the same client measures
+each operation on one server and right after on the other (who goes first alternates by row)
+and prints voxweb's median, Orthanc's median and the ratio (>1 means voxweb is faster), so a
+slow spell of this shared machine lands on both figures of a row. The STOW-RS row comes last:
+rounds of 100 new instances alternate between the servers. A second voxweb data dir with
+10,000 synthetic studies measures
 the scale queries, and a second Orthanc gets the same 50,000 instances over STOW-RS for the
 same queries (about two minutes; ``--no-scale-orthanc`` skips it). Everything is bounded in
 time (``--seconds`` per throughput row).
@@ -380,35 +381,37 @@ def uids_of(parts: list[bytes]) -> tuple[str, str, list[str]]:
     return str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID), sops
 
 
-def measure(
+def row_plan(
     base: str,
     study: str,
     series: str,
     sops: list[str],
     args: argparse.Namespace,
     cold: bool = False,
-) -> dict[str, float]:
-    """Every row but STOW-RS for one server; ``cold`` adds voxweb's uncached QIDO rows."""
+) -> dict[str, Callable[[], float]]:
+    """Every row but STOW-RS for one server, to run later; ``cold`` adds voxweb's uncached
+    QIDO rows."""
     c = Client(base)
-    r: dict[str, float] = {}
     reps = args.reps
-    r["QIDO studies (ms)"] = median_ms(lambda: c.get("/studies", DJSON), reps)
+    n = iter(range(10**9))
+    mid = sops[len(sops) // 2]
+    plan: dict[str, Callable[[], float]] = {
+        "QIDO studies (ms)": lambda: median_ms(lambda: c.get("/studies", DJSON), reps)
+    }
     if cold:
-        n = iter(range(10**9))
-        r["QIDO studies, uncached (ms)"] = median_ms(
+        plan["QIDO studies, uncached (ms)"] = lambda: median_ms(
             lambda: c.get(f"/studies?_={next(n)}", DJSON), reps
         )
-        r["QIDO instances of the series, uncached (ms)"] = median_ms(
+        plan["QIDO instances of the series, uncached (ms)"] = lambda: median_ms(
             lambda: c.get(f"/studies/{study}/series/{series}/instances?_={next(n)}", DJSON), reps
         )
-    r["QIDO instances of the series (ms)"] = median_ms(
+    plan["QIDO instances of the series (ms)"] = lambda: median_ms(
         lambda: c.get(f"/studies/{study}/series/{series}/instances", DJSON), reps
     )
-    r["series metadata (ms)"] = median_ms(
+    plan["series metadata (ms)"] = lambda: median_ms(
         lambda: c.get(f"/studies/{study}/series/{series}/metadata", DJSON), reps
     )
-    mid = sops[len(sops) // 2]
-    r["one frame (ms)"] = median_ms(
+    plan["one frame (ms)"] = lambda: median_ms(
         lambda: c.get(f"/studies/{study}/series/{series}/instances/{mid}/frames/1", FRAME_ACCEPT),
         reps * 4,
     )
@@ -419,14 +422,29 @@ def measure(
             FRAME_ACCEPT,
         )
 
-    ab = shutil.which("ab")
-    for t in (1, 4, 16):
+    def frames_per_second(t: int) -> Callable[[], float]:
+        ab = shutil.which("ab")
         if ab:  # a native client: Python client threads would cap both servers alike
             url = f"{base}/studies/{study}/series/{series}/instances/{mid}/frames/1"
-            r[f"frames/s, {t} client(s)"] = ab_rate(ab, url, t, args.seconds)
-        else:
-            r[f"frames/s, {t} client(s)"] = throughput(frame_getter, base, t, args.seconds)
-    return r
+            return lambda: ab_rate(ab, url, t, args.seconds)
+        return lambda: throughput(frame_getter, base, t, args.seconds)
+
+    for t in (1, 4, 16):
+        plan[f"frames/s, {t} client(s)"] = frames_per_second(t)
+    return plan
+
+
+def run_rows(plans: dict[str, dict[str, Callable[[], float]]]) -> dict[str, dict[str, float]]:
+    """Each row on each server in turn (who goes first alternates), so that a slow spell of
+    this shared machine lands on both servers' figures of a row, not on one server's."""
+    results: dict[str, dict[str, float]] = {name: {} for name in plans}
+    first = next(iter(plans.values()))
+    for i, row in enumerate(first):
+        order = list(plans) if i % 2 == 0 else list(reversed(plans))
+        for name in order:
+            if row in plans[name]:
+                results[name][row] = plans[name][row]()
+    return results
 
 
 def stow_rows(bases: dict[str, str], rounds: list[list[bytes]]) -> dict[str, list[float]]:
@@ -543,14 +561,17 @@ def main() -> int:
             print("# Orthanc not installed: measuring voxweb only", file=sys.stderr)
         else:
             peers.append(("orthanc", Orthanc(work / "orthanc", args.orthanc_script)))
-    results: dict[str, dict[str, float]] = {}
     bases: dict[str, str] = {}
     try:
         for name, peer in peers:
             base = bases[name] = peer.start()  # type: ignore[attr-defined]
             load = stow(base, head + extra)
             print(f"# {name}: loaded {len(head) + len(extra)} instances at {load:.0f} inst/s")
-            results[name] = measure(base, study, series, sops, args, cold=name == "voxweb")
+        plans = {
+            name: row_plan(base, study, series, sops, args, cold=name == "voxweb")
+            for name, base in bases.items()
+        }
+        results = run_rows(plans)
         for name, rates in stow_rows(bases, stow_rounds).items():
             results[name][STOW_ROW] = statistics.median(rates)
             print(f"# {name}: STOW-RS rounds {min(rates):.0f} to {max(rates):.0f} inst/s")
