@@ -380,12 +380,13 @@ def _element(vr: str, value: Any) -> dict[str, Any]:
     return {"vr": vr, "Value": [value]}
 
 
-def _level_urls(level: str, row: Mapping[str, Any], base_url: str) -> str:
-    url = f"{base_url}/studies/{row['study_uid']}"
+def _level_url(level: str, row: Sequence[Any], uid_at: list[int | None], base: str) -> str:
+    """The RetrieveURL of a result row; ``uid_at``: where the study, series and SOP UIDs are."""
+    url = f"{base}/studies/{row[uid_at[0]]}"
     if level in ("series", "instance"):
-        url += f"/series/{row['series_uid']}"
+        url += f"/series/{row[uid_at[1]]}"
     if level == "instance":
-        url += f"/instances/{row['sop_uid']}"
+        url += f"/instances/{row[uid_at[2]]}"
     return url
 
 
@@ -477,42 +478,53 @@ def search(
         stmt = stmt.offset(q.offset)
 
     with index.read() as conn:
-        rows = [r._asdict() for r in conn.execute(stmt)]
-        extras = _extras(conn, level, rows, extra_tags) if extra_tags and rows else {}
+        rows = conn.execute(stmt).all()  # tuples in the order of ``cols``
+        pks = [r[0] for r in rows]
+        extras = _extras(conn, level, pks, extra_tags) if extra_tags and rows else {}
 
-    # per-query work hoisted out of the row loop (QIDO answers hundreds of rows)
-    fields = [
-        (f"{tag:08X}", BY_TAG[tag].vr, None if tag == 0x00080056 else f"c{tag:08X}")
-        for tag in sorted(wanted)
+    # Per-query work hoisted out of the row loop (QIDO answers hundreds of rows): the keys of
+    # every item in sorted order, each with where its value comes from, so items are built
+    # sorted. The rows of one series repeat its study and series values: one element object
+    # per distinct value of a field (treat the answer as read-only; elements are shared).
+    at = {name: i for i, name in enumerate(cols)}
+    plan: list[tuple[str, str, Any, dict[Any, dict[str, Any]]]] = [
+        (f"{tag:08X}", BY_TAG[tag].vr, _ONLINE if tag == 0x00080056 else at[f"c{tag:08X}"], {})
+        for tag in wanted
     ]
-    # the rows of one series repeat its study and series values: one element object each
-    # (treat the answer as read-only; elements may be shared between items)
-    memo: dict[tuple[str, Any], dict[str, Any]] = {}
-
-    def element(vr: str, value: Any) -> dict[str, Any]:
-        found = memo.get((vr, value))
-        if found is None:
-            found = memo[(vr, value)] = _element(vr, value)
-        return found
+    if base_url is not None:
+        plan.append((f"{RETRIEVE_URL_TAG:08X}", "UR", _URL, {}))
+    if level == "study" and slicer_counts:
+        for tag, col in (
+            (SLICER_SERIES_COUNT_TAG, "c00201206"),
+            (SLICER_INSTANCE_COUNT_TAG, "c00201208"),
+        ):
+            plan.append((f"{tag:08X}", "IS", at.get(col, _NONE), {}))
+    plan.sort(key=lambda entry: entry[0])
+    uid_at = [at["study_uid"], at.get("series_uid"), at.get("sop_uid")]
+    base = base_url.rstrip("/") if base_url is not None else ""
 
     out: list[dict[str, Any]] = []
     for row in rows:
-        item: dict[str, Any] = {
-            key: element(vr, "ONLINE") if col is None else element(vr, row.get(col))
-            for key, vr, col in fields
-        }
-        if level == "study" and slicer_counts:
-            item[f"{SLICER_SERIES_COUNT_TAG:08X}"] = _element("IS", row.get("c00201206"))
-            item[f"{SLICER_INSTANCE_COUNT_TAG:08X}"] = _element("IS", row.get("c00201208"))
-        if base_url is not None:
-            item[f"{RETRIEVE_URL_TAG:08X}"] = {
-                "vr": "UR",
-                "Value": [_level_urls(level, row, base_url.rstrip("/"))],
-            }
-        for key, elem in extras.get(row["pk"], {}).items():
-            item.setdefault(key, elem)
-        out.append(dict(sorted(item.items())))
+        item: dict[str, Any] = {}
+        for key, vr, source, memo in plan:
+            if source == _URL:
+                item[key] = {"vr": "UR", "Value": [_level_url(level, row, uid_at, base)]}
+                continue
+            value = row[source] if source >= 0 else ("ONLINE" if source == _ONLINE else None)
+            elem = memo.get(value)
+            if elem is None:
+                elem = memo[value] = _element(vr, value)
+            item[key] = elem
+        extra = extras.get(row[0])
+        if extra:
+            for key, elem in extra.items():
+                item.setdefault(key, elem)
+            item = dict(sorted(item.items()))
+        out.append(item)
     return out
+
+
+_ONLINE, _URL, _NONE = -1, -2, -3  # value sources of a QIDO item other than a column
 
 
 def _pk(level: str) -> Any:
@@ -527,11 +539,8 @@ def _order(level: str) -> list[Any]:
     return [series.c.pk, instances.c.instance_number, instances.c.pk]
 
 
-def _extras(
-    conn: Any, level: str, rows: Sequence[Mapping[str, Any]], tags: set[int]
-) -> dict[int, dict[str, Any]]:
+def _extras(conn: Any, level: str, pks: list[int], tags: set[int]) -> dict[int, dict[str, Any]]:
     """Attributes without a column, from a representative instance's cached JSON (2 queries)."""
-    pks = [r["pk"] for r in rows]
     if level == "instance":
         rep = {pk: pk for pk in pks}
     else:
