@@ -36,6 +36,14 @@ def _workers(pid: int) -> list[int]:
     return out
 
 
+def _workers_when(pid: int, count: int, within: float = 10.0) -> list[int]:
+    """The workers once there are ``count`` of them (or after ``within`` seconds)."""
+    deadline = time.monotonic() + within
+    while len(found := _workers(pid)) != count and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return found
+
+
 def _stow(server: VoxwebProcess, parts: list[bytes]):
     body, ctype = multipart_body(parts)
     return server.post("/dicom/studies", data=body, headers={**JSON, "Content-Type": ctype})
@@ -56,8 +64,8 @@ def test_workers_store_and_a_killed_worker_is_replaced(tmp_path):
         assert answer.status_code == 200, answer.text
         assert len(answer.json()["00081199"]["Value"]) == 4
         assert _stored(server, first)
-        workers = _workers(server.proc.pid)
-        assert len(workers) == 2, workers  # both started on the first request
+        workers = _workers_when(server.proc.pid, 2)  # started one after the other
+        assert len(workers) == 2, workers
 
         for pid in workers:
             os.kill(pid, signal.SIGKILL)
@@ -142,7 +150,4 @@ def test_serve_starts_one_worker_per_core_plus_one(tmp_path):
     with VoxwebProcess(tmp_path, ["--auth", "none"]) as server:
         assert _stow(server, synthetic_series(2)).status_code == 200
         expected = min(cores, 4) + 1 if cores > 1 else 0
-        deadline = time.monotonic() + 10
-        while len(_workers(server.proc.pid)) != expected and time.monotonic() < deadline:
-            time.sleep(0.1)  # the warm-up starts them in the background
-        assert len(_workers(server.proc.pid)) == expected
+        assert len(_workers_when(server.proc.pid, expected)) == expected

@@ -38,6 +38,8 @@ IN_PROCESS_ABOVE = 256 << 20
 hold a second copy of the whole body."""
 
 _STOP = b""  # asks a worker to end
+_READY = b"ready"  # a worker's first message
+_WAIT_FOR_WORKER_S = 120.0  # then a request is ingested in the server process
 
 
 def default_processes() -> int:
@@ -66,10 +68,23 @@ class _Worker:
         )
         self.process.start()
         child.close()  # only the worker holds that end: its death shows here as EOF
+        self.ready = False  # the worker says _READY once its database is open
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Take the worker's ready message; False if it died first or ``timeout`` passed."""
+        if not self.ready:
+            try:
+                if timeout is None or self.conn.poll(timeout):
+                    self.ready = self.conn.recv_bytes() == _READY
+            except (EOFError, OSError):
+                return False
+        return self.ready
 
     def call(self, datas: list[bytes | memoryview], kwargs: dict[str, Any]) -> list[IngestResult]:
         """One message with the count and the keyword arguments, then each instance as is: the
         parts of a STOW body go from the request's buffer to the pipe without a copy."""
+        if not self.wait_ready():
+            raise _WorkerGone("it ended before its database was open")
         try:
             head = len(datas).to_bytes(4, "little") + pickle.dumps(kwargs)
             self.conn.send_bytes(head)
@@ -112,19 +127,34 @@ class IngestWorkers:
         self._lock = threading.Lock()
 
     def _start(self) -> None:
+        """Start the workers in the background, one after another (each takes about 0.6 s of
+        CPU to import and open the database): started all at once, they took both cores of a
+        2-core machine for a second and doubled the time of the queries made meanwhile. A
+        request waits for the first worker that is ready."""
         with self._lock:
             if self._started or self._closed:
                 return
             self._started = True
-            for _ in range(self.processes):
-                worker = _Worker(self.data_dir, self.db_kwargs)
+        threading.Thread(target=self._spawn_all, name="voxweb-ingest-start", daemon=True).start()
+
+    def _spawn_all(self) -> None:
+        for _ in range(self.processes):
+            with self._lock:
+                if self._closed:
+                    return
+                try:
+                    worker = _Worker(self.data_dir, self.db_kwargs)
+                except Exception:  # requests that find no worker ingest in process
+                    log.exception("cannot start an ingest worker process")
+                    continue
                 self._all.append(worker)
-                self._idle.put(worker)
+            worker.wait_ready(60.0)  # a worker that died is replaced on first use
+            self._idle.put(worker)
 
     def warm_up(self) -> None:
-        """Start the worker processes now, in the background (each takes about 0.6 s of CPU
-        to import and open the database), so the first upload does not wait for them."""
-        threading.Thread(target=self._start, name="voxweb-ingest-warm-up", daemon=True).start()
+        """Start the worker processes now, in the background, so the first upload does not
+        wait for them."""
+        self._start()
 
     def ingest_many(
         self, datas: list[bytes | memoryview], **kwargs: Any
@@ -133,7 +163,13 @@ class IngestWorkers:
         self._start()
         if self._closed:
             return None
-        worker = self._idle.get()
+        try:
+            worker = self._idle.get(timeout=_WAIT_FOR_WORKER_S)
+        except queue.Empty:
+            log.warning(
+                "no ingest worker free for %g s; storing in the server process", _WAIT_FOR_WORKER_S
+            )
+            return None
         try:
             if not worker.process.is_alive():  # killed while idle: replace it before use
                 worker = self._replace(worker)
@@ -181,6 +217,7 @@ def _serve(conn: Any, data_dir: str, db_kwargs: dict[str, Any]) -> None:
 
     db = DicomDatabase(data_dir, **db_kwargs)
     try:
+        conn.send_bytes(_READY)
         while True:
             try:
                 message = conn.recv_bytes()
