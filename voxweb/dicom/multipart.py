@@ -1,7 +1,8 @@
 """Read a ``multipart/related`` message (DICOMweb's STOW-RS requests and WADO-RS answers).
 
 Parts are found by position, so each part's content is the only copy made (none with
-``copy=False``): a STOW body can be tens of megabytes. No HTTP types here; callers turn ``MultipartError`` into their errors.
+``copy=False``): a STOW body can be tens of megabytes. No HTTP types here; callers turn
+``MultipartError`` into their errors.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def split_multipart(
         if pos < 0:
             raise MultipartError("the multipart body has no part with the declared boundary")
         pos += 2  # the CRLF that ends the preamble belongs to the delimiter
-    parts: list[tuple[dict[str, str], bytes]] = []
+    parts: list[tuple[dict[str, str], bytes | memoryview]] = []
     while True:
         pos += len(delim)
         if body.startswith(b"--", pos):

@@ -51,7 +51,7 @@ ALL_VRS = frozenset(
     ]
 )
 
-_TEXT_MULTI = frozenset({"AE", "AS", "CS", "DA", "DT", "LO", "SH", "TM", "UC", "UI"})
+TEXT_MULTI_VRS = frozenset({"AE", "AS", "CS", "DA", "DT", "LO", "SH", "TM", "UC", "UI"})
 _TEXT_SINGLE = frozenset({"LT", "ST", "UT", "UR"})
 _CHARSET_SENSITIVE = frozenset({"LO", "SH", "LT", "ST", "UT", "UC", "PN"})
 _BINARY_NUM = {
@@ -91,13 +91,13 @@ def value_json(vr: str, value: bytes, little: bool, codec: str | None) -> dict[s
         text = value.decode(codec or "ascii")
     except UnicodeDecodeError:
         return None
-    if vr in _TEXT_MULTI and "\\" not in text:  # the common case: one value
+    if vr in TEXT_MULTI_VRS and "\\" not in text:  # the common case: one value
         text = text.strip("\0 ")
         return {"vr": vr, "Value": [text]} if text else {"vr": vr}
     if vr in _TEXT_SINGLE:
         text = text.rstrip("\0 ")
         return {"vr": vr, "Value": [text]} if text else {"vr": vr}
-    if vr in _TEXT_MULTI or vr in ("IS", "DS", "PN"):
+    if vr in TEXT_MULTI_VRS or vr in ("IS", "DS", "PN"):
         parts = [p.strip("\0 ") for p in text.split("\\")]
         if not any(parts):
             return {"vr": vr}

@@ -17,7 +17,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from voxweb.dicom.values import ALL_VRS, BINARY_VRS, SIMPLE_CHARSETS, value_json
+from voxweb.dicom.values import ALL_VRS, BINARY_VRS, SIMPLE_CHARSETS, TEXT_MULTI_VRS, value_json
 
 UNDEFINED = 0xFFFFFFFF
 PIXEL_TAGS = (0x7FE00010, 0x7FE00008, 0x7FE00009)  # PixelData, FloatPixelData, DoubleFloat
@@ -31,9 +31,6 @@ _LONG_LENGTH_VRS = frozenset(
 )
 _VR_NAMES = {vr.encode(): vr for vr in ALL_VRS - {"AT", "UN"}}  # pydicom converts AT and UN
 _CHARSET_TAG = 0x00080005
-_ONE_TEXT_VRS = frozenset(
-    {"AE", "AS", "CS", "DA", "DT", "LO", "SH", "TM", "UC", "UI"}
-)  # see values
 _KEYS: dict[int, str] = {}  # tag -> "GGGGEEEE": formatting was a tenth of the walk
 # Converted values by character set and element bytes (header and value). The slices of a
 # series repeat most of their elements byte for byte; the JSON of those is shared, never
@@ -162,7 +159,7 @@ class _Walker:
                 out[key] = {"vr": "SQ", "Value": items}
                 continue
             if vr in BINARY_VRS and (length == UNDEFINED or length > self.threshold or top):
-                bulk = self.bulk_value(tag, pos, length, prefix + key)
+                bulk = self.bulk_value(tag, vr, pos, length, prefix + key)
                 if bulk is not None:
                     out[key], pos = bulk
                     continue
@@ -185,7 +182,7 @@ class _Walker:
             value = buf[pos : pos + length]
             pos += length
             converted: dict[str, Any] | None = None
-            if vr in _ONE_TEXT_VRS and self.codec is not None:  # the common case, inlined
+            if vr in TEXT_MULTI_VRS and self.codec is not None:  # the common case, inlined
                 text = value.decode(self.codec)
                 if "\\" not in text:
                     text = text.strip("\0 ")
@@ -206,7 +203,7 @@ class _Walker:
         return out, pos
 
     def bulk_value(
-        self, tag: int, pos: int, length: int, path: str
+        self, tag: int, vr: str, pos: int, length: int, path: str
     ) -> tuple[dict[str, Any], int] | None:
         """The BulkDataURI of a large binary value and the position after it; None: inline."""
         top = "/" not in path
@@ -219,16 +216,12 @@ class _Walker:
                 raise _GiveUp
             self.bot, self.fragments, after = walk_encapsulated(self.buf, pos)
             self.bulk[path] = [pos, after - pos]
-            return {"vr": self.vr_at(pos), "BulkDataURI": f"bulkdata/{path}"}, after
+            return {"vr": vr, "BulkDataURI": f"bulkdata/{path}"}, after
         elif length > self.threshold or tag in PIXEL_TAGS:
             self.bulk[path] = [pos, length]
         else:
             return None
-        return {"vr": self.vr_at(pos), "BulkDataURI": f"bulkdata/{path}"}, pos + length
-
-    def vr_at(self, value_pos: int) -> str:
-        """The VR of a long-length element whose value starts at ``value_pos``."""
-        return self.buf[value_pos - 8 : value_pos - 6].decode("ascii")
+        return {"vr": vr, "BulkDataURI": f"bulkdata/{path}"}, pos + length
 
     def sequence(self, pos: int, length: int, path: str) -> tuple[list[dict[str, Any]], int]:
         buf = self.buf
@@ -276,7 +269,7 @@ def walk_encapsulated(
             return bot, fragments, pos
         if (group, elem) != (0xFFFE, 0xE000):
             raise ValueError(f"unexpected tag ({group:04X},{elem:04X}) among the items")
-        if length == 0xFFFFFFFF or pos + length > n:
+        if length == UNDEFINED or pos + length > n:
             raise ValueError("item with an undefined or too large length")
         if first:
             bot = list(struct.unpack_from(f"<{length // 4}I", buf, pos)) if length else []

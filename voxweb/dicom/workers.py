@@ -126,7 +126,7 @@ class IngestWorkers:
         self._started = self._closed = False
         self._lock = threading.Lock()
 
-    def _start(self) -> None:
+    def warm_up(self) -> None:
         """Start the workers in the background, one after another (each takes about 0.6 s of
         CPU to import and open the database): started all at once, they took both cores of a
         2-core machine for a second and doubled the time of the queries made meanwhile. A
@@ -151,16 +151,11 @@ class IngestWorkers:
             worker.wait_ready(60.0)  # a worker that died is replaced on first use
             self._idle.put(worker)
 
-    def warm_up(self) -> None:
-        """Start the worker processes now, in the background, so the first upload does not
-        wait for them."""
-        self._start()
-
     def ingest_many(
         self, datas: list[bytes | memoryview], **kwargs: Any
     ) -> list[IngestResult] | None:
         """``ingest_many`` in a worker; None when the worker died (the caller ingests itself)."""
-        self._start()
+        self.warm_up()
         if self._closed:
             return None
         try:
@@ -210,9 +205,8 @@ class IngestWorkers:
 # -- in the worker process -------------------------------------------------------------------
 def _serve(conn: Any, data_dir: str, db_kwargs: dict[str, Any]) -> None:
     """Answer ``ingest_many`` calls until the server says stop or its end of the pipe closes."""
-    signal.signal(
-        signal.SIGINT, signal.SIG_IGN
-    )  # Ctrl-C reaches the whole group: the server decides
+    # Ctrl-C reaches the whole process group: the server decides when workers stop
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     from voxweb.dicom.database import DicomDatabase
 
     db = DicomDatabase(data_dir, **db_kwargs)

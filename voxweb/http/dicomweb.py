@@ -864,12 +864,8 @@ class DicomWeb:
         failed: list[dict[str, Any]] = []
         studies_seen: list[str] = []
         dicom_parts: list[bytes | memoryview] = []
-        part_types: dict[str, str] = {}  # the parts of a request repeat one header
         for headers, data in parts:
-            header = headers.get("content-type", "application/dicom")
-            part_type = part_types.get(header)
-            if part_type is None:
-                part_type = part_types[header] = parse_media_type(header).mtype
+            part_type = parse_media_type(headers.get("content-type", "application/dicom")).mtype
             if part_type not in ("application/dicom", "application/octet-stream", ""):
                 failed.append(_failed_item("", "", 0xC000))
             else:
