@@ -152,6 +152,13 @@ class Settings:
                 raise ConfigError(
                     f"cors_origin {origin!r} must look like https://host[:port] (no path) or be '*'"
                 )
+        if "*" in self.cors_origin and self.auth == "none":
+            # '*' lets a page in only with the token in a header; without a token every page
+            # on the web could use the API, exec included.
+            raise ConfigError(
+                "cors_origin '*' needs token auth (with --auth none any web page could use the "
+                "API); list the origins by name instead, e.g. --cors-origin https://host:port"
+            )
         docroot = self.resolved_docroot()
         if not self.disable_static and not docroot.is_dir():
             raise ConfigError(f"docroot {str(docroot)!r} is not a directory")

@@ -79,7 +79,13 @@ def test_query_token_sets_cookie_that_then_works(server):
         and "SameSite=Strict" in cookie
         and f"voxweb_token_{server.port}=" in cookie
     )
-    assert session.get(server.url + VERSION, timeout=10).status_code == 200
+    # The cookie works for this server's own pages: what a browser sends for them.
+    own_page = {"Sec-Fetch-Site": "same-origin"}
+    assert session.get(server.url + VERSION, headers=own_page, timeout=10).status_code == 200
+    old_browser = {"Referer": server.url + "/viewer.html"}  # no Sec-Fetch-Site: Referer decides
+    assert session.get(server.url + VERSION, headers=old_browser, timeout=10).status_code == 200
+    # A cookie with nothing saying where the request comes from is not enough.
+    assert session.get(server.url + VERSION, timeout=10).status_code == 403
     assert requests.get(server.url + VERSION, timeout=10).status_code == 401
 
 

@@ -18,17 +18,19 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import re
 import socket
 from collections.abc import Iterable
+from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from starlette.datastructures import Headers
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from voxweb.context import ServerContext
-from voxweb.http.responses import error_response
+from voxweb.http.responses import error_response, local_redirect
 
 PREFLIGHT_METHODS = "GET, HEAD, POST, PUT, DELETE, OPTIONS"
 PREFLIGHT_HEADERS = (
@@ -46,13 +48,22 @@ EXPOSED_HEADERS = "Content-Length, Content-Type, Content-Range, ETag, Last-Modif
 _WILDCARD_BINDS = {"0.0.0.0", "::", ""}
 
 
+# host[:port] and nothing else: no userinfo ("evil@localhost"), path, query or spaces.
+_HOST_FORM = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::([0-9]{1,5}))?")
+
+
 def _split_host(value: str) -> tuple[str, int | None]:
-    """``"[::1]:2016"`` -> ``("::1", 2016)``; ``"localhost"`` -> ``("localhost", None)``."""
-    try:
-        parts = urlsplit("//" + value)
-        return (parts.hostname or "").lower(), parts.port
-    except ValueError:
+    """``"[::1]:2016"`` -> ``("::1", 2016)``; ``"localhost"`` -> ``("localhost", None)``.
+
+    Anything that is not exactly host[:port] gives ``("", None)``, which no check accepts.
+    """
+    match = _HOST_FORM.fullmatch(value)
+    if match is None:
         return "", None
+    port = int(match.group(2)) if match.group(2) else None
+    if port is not None and port > 65535:
+        return "", None
+    return match.group(1).strip("[]").lower(), port
 
 
 def _is_ip_literal(name: str) -> bool:
@@ -61,6 +72,31 @@ def _is_ip_literal(name: str) -> bool:
         return True
     except ValueError:
         return False
+
+
+def _origin_of(url: str) -> str | None:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if not parts.scheme or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+# Kinds of SiteVerdict.
+SAME = "same"  # this server's own pages, or a navigation the user made
+NAMED = "named"  # an origin listed by name with --cors-origin
+ANY = "any"  # a foreign origin that only --cors-origin '*' lets in
+UNKNOWN = "unknown"  # no browser signal at all: a script, curl, or a very old browser
+FOREIGN = "foreign"  # another site, not allowed
+
+
+@dataclass(frozen=True)
+class SiteVerdict:
+    kind: str
+    origin: str | None = None  # the Origin to echo in CORS headers
+    why: str = ""
 
 
 class SecurityPolicy:
@@ -98,8 +134,12 @@ class SecurityPolicy:
 
     # --- Origins -------------------------------------------------------------------------
 
+    def origin_named(self, origin: str) -> bool:
+        """Listed by name with --cors-origin (``*`` does not count)."""
+        return origin.lower().rstrip("/") in self.origins
+
     def origin_allowed(self, origin: str) -> bool:
-        return self.any_origin or origin.lower().rstrip("/") in self.origins
+        return self.any_origin or self.origin_named(origin)
 
     def is_own_origin(self, origin: str, headers: Headers, scheme: str) -> bool:
         try:
@@ -111,28 +151,42 @@ class SecurityPolicy:
         port = port or (443 if scheme == "https" else 80)
         return parts.scheme == scheme and (parts.hostname or "") == host and origin_port == port
 
-    def site_verdict(self, scope: Scope) -> tuple[str, str | None]:
-        """Classify a request: ``("same", None)``, ``("allowed", origin)`` or ``("foreign", why)``."""
+    def site_verdict(self, scope: Scope) -> SiteVerdict:
+        """Where a request comes from, as far as the browser tells (see ``SiteVerdict``)."""
         headers = Headers(scope=scope)
         origin = headers.get("origin")
         scheme = scope.get("scheme", "http")
         if origin is not None:
             if self.is_own_origin(origin, headers, scheme):
-                return "same", None
-            if origin != "null" and self.origin_allowed(origin):
-                return "allowed", origin
-            return "foreign", f"requests from origin {origin!r} are not allowed"
+                return SiteVerdict(SAME)
+            if origin != "null" and self.origin_named(origin):
+                return SiteVerdict(NAMED, origin)
+            if origin != "null" and self.any_origin:
+                return SiteVerdict(ANY, origin)
+            return SiteVerdict(FOREIGN, why=f"requests from origin {origin!r} are not allowed")
         fetch_site = headers.get("sec-fetch-site", "").lower()
+        referer = headers.get("referer")
+        ref_origin = _origin_of(referer) if referer else None
         if fetch_site in ("cross-site", "same-site"):
             # An <img>/<script>/link load carries no Origin; its Referer may name an allowed one.
-            referer = headers.get("referer")
-            if referer:
-                parts = urlsplit(referer)
-                ref_origin = f"{parts.scheme}://{parts.netloc}"
-                if self.origin_allowed(ref_origin):
-                    return "allowed", None
-            return "foreign", f"{fetch_site} requests are not allowed"
-        return "same", None
+            if ref_origin and self.origin_named(ref_origin):
+                return SiteVerdict(NAMED)
+            if ref_origin and self.any_origin:
+                return SiteVerdict(ANY)
+            return SiteVerdict(FOREIGN, why=f"{fetch_site} requests are not allowed")
+        if fetch_site in ("same-origin", "none"):
+            return SiteVerdict(SAME)  # "none": the user typed the address or used a bookmark
+        # No Origin and no Sec-Fetch-Site: a script or curl, or a browser too old to send
+        # Sec-Fetch-Site. Only the Referer can tell a same-origin page from a foreign one.
+        if ref_origin and self.is_own_origin(ref_origin, headers, scheme):
+            return SiteVerdict(SAME)
+        return SiteVerdict(UNKNOWN)
+
+    def cookie_allowed(self, verdict: SiteVerdict) -> bool:
+        """The login cookie counts only on requests from this server's own pages (or from an
+        origin listed by name): another port of localhost is same-site, so the browser sends
+        the SameSite=Strict cookie with its requests too."""
+        return verdict.kind in (SAME, NAMED)
 
     def cors_headers(self, origin: str | None) -> list[tuple[bytes, bytes]]:
         if not origin:
@@ -206,7 +260,14 @@ class HostGuard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            host = Headers(scope=scope).get("host")
+            hosts = [v for k, v in scope["headers"] if k == b"host"]
+            if len(hosts) > 1:
+                # Proxies and servers disagree on which of two Hosts counts: refuse both.
+                await error_response(400, "Bad Request: more than one Host header")(
+                    scope, receive, send
+                )
+                return
+            host = hosts[0].decode("latin-1") if hosts else None
             if not self.policy.host_allowed(host):
                 response = error_response(403, f"Host {host!r} is not a name of this server")
                 await response(scope, receive, send)
@@ -226,40 +287,49 @@ class ApiGuard:
             await self.app(scope, receive, send)
             return
         policy = self.policy
-        verdict, detail = policy.site_verdict(scope)
+        verdict = policy.site_verdict(scope)
         headers = Headers(scope=scope)
-        if scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
-            await self._preflight(scope, receive, send, verdict, detail)
+        if is_preflight(scope, headers):
+            # Answered here, never passed on: a handler sees no request without a token.
+            await self._preflight(scope, receive, send, verdict)
             return
-        if verdict == "foreign":
-            await error_response(403, f"Forbidden: {detail}")(scope, receive, send)
+        if verdict.kind == FOREIGN:
+            await error_response(403, f"Forbidden: {verdict.why}")(scope, receive, send)
             return
-        cors = policy.cors_headers(detail if verdict == "allowed" else None)
-        send = _with_headers(send, cors)
-        if policy.ctx.token and scope["method"] != "OPTIONS":
+        send = _with_headers(send, policy.cors_headers(verdict.origin))
+        if policy.ctx.token:
             token, source = policy.request_token(scope)
             if not policy.token_matches(token):
-                why = "missing" if token is None else "wrong"
-                response = error_response(
-                    401,
-                    f"Unauthorized: the API token is {why}. Send 'Authorization: Bearer <token>' "
-                    "or open the URL voxweb printed at start.",
-                    headers={"WWW-Authenticate": 'Bearer realm="voxweb"'},
-                )
-                await response(scope, receive, send)
+                await unauthorized(token)(scope, receive, send)
+                return
+            if source == "cookie" and not policy.cookie_allowed(verdict):
+                await error_response(
+                    403,
+                    "Forbidden: the login cookie is accepted only from this server's own pages "
+                    "(or an origin listed by name with --cors-origin); other pages must send "
+                    "'Authorization: Bearer <token>'",
+                )(scope, receive, send)
+                return
+            if verdict.kind == ANY and source != "header":
+                await error_response(
+                    403,
+                    "Forbidden: with --cors-origin '*', pages from other origins must send "
+                    "the token as 'Authorization: Bearer <token>'",
+                )(scope, receive, send)
                 return
             if source == "query":
                 send = _with_headers(send, [(b"set-cookie", policy.token_cookie())])
         await self.app(scope, receive, send)
 
     async def _preflight(
-        self, scope: Scope, receive: Receive, send: Send, verdict: str, origin: str | None
+        self, scope: Scope, receive: Receive, send: Send, verdict: SiteVerdict
     ) -> None:
-        if verdict != "allowed" or not origin:
+        if verdict.kind not in (NAMED, ANY) or not verdict.origin:
             await error_response(
                 403, "Forbidden: CORS preflight from an origin that is not allowed"
             )(scope, receive, send)
             return
+        origin = verdict.origin
         requested = Headers(scope=scope).get("access-control-request-headers", "")
         unknown = [
             h.strip()
@@ -282,6 +352,26 @@ class ApiGuard:
             },
         )
         await response(scope, receive, send)
+
+
+def is_preflight(scope: Scope, headers: Headers) -> bool:
+    """A CORS preflight: OPTIONS with Origin and Access-Control-Request-Method. Any other
+    OPTIONS is an ordinary request and needs the token like the rest."""
+    return (
+        scope["method"] == "OPTIONS"
+        and "origin" in headers
+        and "access-control-request-method" in headers
+    )
+
+
+def unauthorized(token: str | None) -> Response:
+    why = "missing" if token is None else "wrong"
+    return error_response(
+        401,
+        f"Unauthorized: the API token is {why}. Send 'Authorization: Bearer <token>' "
+        "or open the URL voxweb printed at start.",
+        headers={"WWW-Authenticate": 'Bearer realm="voxweb"'},
+    )
 
 
 class StaticGuard:
@@ -310,7 +400,7 @@ class StaticGuard:
             target = scope.get("root_path", "") + scope["raw_path"].decode("latin-1")
             if query:
                 target += "?" + urlencode(query)
-            response = RedirectResponse(target, status_code=303)
+            response = local_redirect(target, 303)
             response.raw_headers.append((b"set-cookie", policy.token_cookie()))
             response.headers["Cache-Control"] = "no-store"
             await response(scope, receive, send)
