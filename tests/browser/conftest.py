@@ -35,3 +35,15 @@ def browser():
             yield chromium
         finally:
             chromium.close()
+
+
+def watch_content_policy(page) -> list[str]:
+    """Collect every Content-Security-Policy violation the page reports, as text."""
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            "Content Security Policy" in message.text and violations.append(message.text)
+        ),
+    )
+    return violations

@@ -12,7 +12,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import OUTPUT, T
+from tests.browser.conftest import OUTPUT, T, watch_content_policy
 from tests.support.server import wait_for
 
 
@@ -48,6 +48,7 @@ def test_control_panel_in_chromium(voxweb, browser):
     page.set_default_timeout(T)
     page_errors: list[str] = []
     page.on("pageerror", lambda error: page_errors.append(str(error)))
+    violations = watch_content_policy(page)
 
     # The token URL sets the cookie and redirects to the clean address.
     page.goto(f"{server.url}/?token={server.token}")
@@ -135,4 +136,5 @@ def test_control_panel_in_chromium(voxweb, browser):
         "not accepted", timeout=T
     )
     wrong.close()
+    assert violations == []
     context.close()

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.browser.conftest import OUTPUT
+from tests.browser.conftest import OUTPUT, watch_content_policy
 from tests.http.dicomweb_support import multipart_body
 from voxweb.dicom.export import volume_to_part10
 
@@ -116,6 +116,7 @@ def test_ohif_lists_and_opens_a_study(voxweb, browser):
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     page.set_default_timeout(OHIF_WAIT)
+    violations = watch_content_policy(page)  # OHIF runs under its own CSP
     dicom_failures: list[str] = []
     page.on(
         "response",
@@ -139,4 +140,6 @@ def test_ohif_lists_and_opens_a_study(voxweb, browser):
     assert response.headers["content-type"].startswith("multipart/related")
     page.screenshot(path=OUTPUT / "ohif_viewer.png")
     assert dicom_failures == []
+    assert violations == []
+    assert "frame-ancestors 'self'" in response.headers.get("content-security-policy", "")
     context.close()

@@ -15,7 +15,7 @@ import nrrd
 import numpy as np
 import pytest
 
-from tests.browser.conftest import OUTPUT, T
+from tests.browser.conftest import OUTPUT, T, watch_content_policy
 from tests.http.dicomweb_support import multipart_body
 from tests.support.server import wait_for
 from tests.support.volumes import nrrd_header_for
@@ -85,6 +85,8 @@ def open_viewer(browser, server):
     """A page on the viewer, entered through the token URL, with its errors collected."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
+    # An init script, not eval() in the page: the viewer's CSP forbids eval, as it should.
+    page.add_init_script(f"window.__imageStats = {IMAGE_STATS};")
     page.set_default_timeout(T)
     page.errors = []
     page.on("pageerror", lambda error: page.errors.append(str(error)))
@@ -109,9 +111,12 @@ def test_viewer_in_chromium(voxweb, browser, tmp_path):
 
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
+    # An init script, not eval() in the page: the viewer's CSP forbids eval, as it should.
+    page.add_init_script(f"window.__imageStats = {IMAGE_STATS};")
     page.set_default_timeout(T)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    violations = watch_content_policy(page)  # the whole session runs under the page CSP
 
     # Count image requests in flight per view: never more than one.
     in_flight: dict[str, int] = {}
@@ -167,7 +172,7 @@ def test_viewer_in_chromium(voxweb, browser, tmp_path):
     wait_for(lambda: "MRHead" in volume_names(server), timeout=30, what="MRHead loaded")
     for view in ("Red", "Yellow", "Green", "3D1"):
         page.wait_for_function(
-            "([sel, stats]) => { const s = eval(stats)(sel); return s && s.std > 5; }",
+            "([sel, stats]) => { const s = window.__imageStats(sel); return s && s.std > 5; }",
             arg=[frame(view), IMAGE_STATS],
             timeout=T,
         )
@@ -197,7 +202,7 @@ def test_viewer_in_chromium(voxweb, browser, tmp_path):
     )
     settled("Red")
     page.wait_for_function(
-        "([sel, stats, hash]) => { const s = eval(stats)(sel); return s && s.hash !== hash; }",
+        "([sel, stats, hash]) => { const s = window.__imageStats(sel); return s && s.hash !== hash; }",
         arg=[frame("Red"), IMAGE_STATS, before["hash"]],
     )
     assert "jpeg" in red.get_attribute("data-formats")  # JPEG while scrolling, PNG once idle
@@ -265,7 +270,7 @@ def test_viewer_in_chromium(voxweb, browser, tmp_path):
     before = stats("3D1")
     page.locator('.view[data-view="3D1"]').get_by_role("button", name="L", exact=True).click()
     page.wait_for_function(
-        "([sel, stats, hash]) => { const s = eval(stats)(sel); return s && s.hash !== hash; }",
+        "([sel, stats, hash]) => { const s = window.__imageStats(sel); return s && s.hash !== hash; }",
         arg=[frame("3D1"), IMAGE_STATS, before["hash"]],
     )
     box = page.locator(frame("3D1")).bounding_box()
@@ -282,7 +287,7 @@ def test_viewer_in_chromium(voxweb, browser, tmp_path):
     page.mouse.wheel(0, -300)
     settled("3D1")
     page.wait_for_function(
-        "([sel, stats, hash]) => { const s = eval(stats)(sel); return s && s.hash !== hash; }",
+        "([sel, stats, hash]) => { const s = window.__imageStats(sel); return s && s.hash !== hash; }",
         arg=[frame("3D1"), IMAGE_STATS, before["hash"]],
     )
     assert "zoom=" in " ".join(
@@ -311,7 +316,7 @@ def test_viewer_in_chromium(voxweb, browser, tmp_path):
     assert server.get("/slicer/slice?view=Red&offset=30&size=64x64").status_code == 200
     page.locator('.view[data-view="Red"] .offset').filter(has_text="30.0 mm").wait_for(timeout=T)
     page.wait_for_function(
-        "([sel, stats, hash]) => { const s = eval(stats)(sel); return s && s.hash !== hash; }",
+        "([sel, stats, hash]) => { const s = window.__imageStats(sel); return s && s.hash !== hash; }",
         arg=[frame("Red"), IMAGE_STATS, before["hash"]],
     )
     settled("Red")
@@ -329,7 +334,7 @@ def test_viewer_in_chromium(voxweb, browser, tmp_path):
     page.get_by_label("Red orientation").select_option("Sagittal")
     wait_for(lambda: red_orientation() == "Sagittal", what="Red to turn sagittal")
     page.wait_for_function(
-        "([sel, stats, hash]) => { const s = eval(stats)(sel); return s && s.hash !== hash; }",
+        "([sel, stats, hash]) => { const s = window.__imageStats(sel); return s && s.hash !== hash; }",
         arg=[frame("Red"), IMAGE_STATS, before["hash"]],
     )
     page.get_by_label("Red orientation").select_option("Axial")
@@ -398,6 +403,7 @@ def test_viewer_in_chromium(voxweb, browser, tmp_path):
     page.screenshot(path=OUTPUT / "viewer_error.png")
 
     assert errors == []
+    assert violations == []
     assert max(most.values()) == 1, most
     messages = page.locator(".view .message:visible")
     assert messages.count() == 0, messages.all_inner_texts()
@@ -425,7 +431,7 @@ def test_viewer_loads_a_dicom_series(voxweb, browser):
     )
     settled(page, "Red")
     page.wait_for_function(
-        "([sel, stats]) => { const s = eval(stats)(sel); return s && s.std > 5; }",
+        "([sel, stats]) => { const s = window.__imageStats(sel); return s && s.std > 5; }",
         arg=[frame("Red"), IMAGE_STATS],
     )
     page.screenshot(path=OUTPUT / "viewer_dicom.png")

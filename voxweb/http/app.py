@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-from urllib.parse import parse_qsl, urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -23,12 +22,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from voxweb.context import ExtensionHandler, ServerContext
 from voxweb.http.api import build_api
 from voxweb.http.dicomweb import DicomWeb
+from voxweb.http.headers import (
+    API_POLICY,
+    FRAMING_POLICY,
+    OHIF_POLICY,
+    OWN_PAGES_POLICY,
+    SecurityHeaders,
+)
 from voxweb.http.limits import BodyLimits
 from voxweb.http.responses import empty_response, error_response
 from voxweb.http.security import ApiGuard, HostGuard, SecurityPolicy, StaticGuard
 from voxweb.http.slicer_api import SlicerApi
 from voxweb.http.static import OHIF_PREFIX, OhifFiles, StaticFiles
 from voxweb.logring import SkipAccessLog
+from voxweb.redaction import redact_target
 
 access_logger = logging.getLogger("voxweb.access")
 
@@ -42,18 +49,9 @@ def is_slicer_path(path: str) -> bool:
 
 
 def loggable_target(scope: Scope) -> str:
-    """The request target with any token removed, for logs."""
+    """The request target with every token-like value masked, for logs."""
     path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
-    query = scope.get("query_string", b"").decode("latin-1")
-    if query:
-        if "token" in query:
-            pairs = [
-                (k, "***" if k == "token" else v)
-                for k, v in parse_qsl(query, keep_blank_values=True)
-            ]
-            query = urlencode(pairs, safe="*")
-        path += "?" + query
-    return path
+    return redact_target(path, scope.get("query_string", b"").decode("latin-1"))
 
 
 def _level_for(status: int) -> str:
@@ -181,16 +179,23 @@ class Dispatcher:
         self.ctx = ctx
         self.policy = policy
         settings = ctx.settings
-        self.slicer = self.protect(SlicerApi(ctx))
-        self.dicom = self.protect(DicomWeb(ctx))
-        self.api = self.protect(build_api(ctx))
-        self.static = StaticGuard(
-            StaticFiles(settings.resolved_docroot(), directory_listing=settings.directory_listing),
-            policy,
+        self.slicer = SecurityHeaders(self.protect(SlicerApi(ctx)), API_POLICY)
+        self.dicom = SecurityHeaders(self.protect(DicomWeb(ctx)), API_POLICY)
+        self.api = SecurityHeaders(self.protect(build_api(ctx)), API_POLICY)
+        self.static = SecurityHeaders(
+            StaticGuard(
+                StaticFiles(
+                    settings.resolved_docroot(), directory_listing=settings.directory_listing
+                ),
+                policy,
+            ),
+            OWN_PAGES_POLICY if settings.docroot is None else FRAMING_POLICY,
         )
         # With --ohif, a second file tree answers /browse and everything under it.
         self.ohif = (
-            StaticGuard(OhifFiles(settings.ohif), policy) if settings.ohif is not None else None
+            SecurityHeaders(StaticGuard(OhifFiles(settings.ohif), policy), OHIF_POLICY)
+            if settings.ohif is not None
+            else None
         )
         self._wrapped: dict[int, ASGIApp] = {}
 
@@ -202,7 +207,7 @@ class Dispatcher:
         key = id(ext)
         if key not in self._wrapped:
             inner = ext.app if ext.app is not None else SlicerStyleHandlerApp(ext.handler)
-            self._wrapped[key] = self.protect(inner)
+            self._wrapped[key] = SecurityHeaders(self.protect(inner), FRAMING_POLICY)
         return self._wrapped[key]
 
     def choose(self, scope: Scope) -> ASGIApp | None:
@@ -276,4 +281,6 @@ async def _lifespan(receive: Receive, send: Send) -> None:
 
 def build_app(ctx: ServerContext) -> ASGIApp:
     policy = SecurityPolicy(ctx)
-    return Http10KeepAlive(AccessLog(HostGuard(Dispatcher(ctx, policy), policy), ctx))
+    return Http10KeepAlive(
+        AccessLog(SecurityHeaders(HostGuard(Dispatcher(ctx, policy), policy)), ctx)
+    )
