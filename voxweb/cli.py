@@ -154,6 +154,7 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from voxweb.logring import RedactFilter
     from voxweb.server import PortUnavailableError, Server, reuse_large_allocations
 
     flags = {k: v for k, v in vars(args).items() if k not in ("func", "command", "config")}
@@ -174,7 +175,9 @@ def _serve(args: argparse.Namespace) -> int:
 
         settings.ingest_processes = default_processes()
     try:
-        Server(settings).run(announce=True)
+        server = Server(settings)
+        console.addFilter(RedactFilter(server.ctx.log.redact))
+        server.run(announce=True)
     except PortUnavailableError as exc:
         print(f"voxweb: {exc}", file=sys.stderr)
         return 1

@@ -104,6 +104,7 @@ class ServerContext:
             log=LogRing(settings.log_buffer_size),
             workspace=workspace,
         )
+        ctx.log.redact.add(token)
         bridge = DicomBridge(workspace, lambda: ctx.dicom)
         ctx.executor = Executor(
             lambda: exec_namespace(workspace, bridge),

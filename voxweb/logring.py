@@ -16,6 +16,8 @@ import time
 from collections import deque
 from dataclasses import asdict, dataclass
 
+from voxweb.redaction import Redactor
+
 
 @dataclass(frozen=True)
 class LogEntry:
@@ -34,6 +36,7 @@ class LogRing:
 
     def __init__(self, max_bytes: int = 256 << 10) -> None:
         self.max_bytes = max_bytes
+        self.redact = Redactor()  # live secrets never reach a reader of the log
         self._entries: deque[LogEntry] = deque()
         self._bytes = 0
         self._seq = 0
@@ -56,6 +59,7 @@ class LogRing:
         return self._cleared_at
 
     def append(self, message: str, level: str = "INFO", source: str = "server") -> LogEntry:
+        message = self.redact(message)
         with self._lock:
             self._seq += 1
             entry = LogEntry(self._seq, time.time(), level, source, message)
@@ -122,6 +126,25 @@ class SkipAccessLog(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return record.name != "voxweb.access"
+
+
+class RedactFilter(logging.Filter):
+    """Masks live secrets in a record's message, for handlers that print or store it."""
+
+    def __init__(self, redact: Redactor) -> None:
+        super().__init__()
+        self.redact = redact
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = self.redact(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        return True
 
 
 class RingHandler(logging.Handler):

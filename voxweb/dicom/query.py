@@ -222,6 +222,9 @@ def parse_query(params: Mapping[str, Any] | Iterable[tuple[str, str]]) -> QidoQu
     return q
 
 
+MAX_QUERY_NUMBER = 2**31 - 1
+
+
 def _nonneg(key: str, value: str) -> int | None:
     if value == "":
         return None
@@ -231,6 +234,9 @@ def _nonneg(key: str, value: str) -> int | None:
         raise QueryError(f"{key} must be a non-negative integer, not {value!r}") from None
     if n < 0:
         raise QueryError(f"{key} must be a non-negative integer, not {value!r}")
+    if n > MAX_QUERY_NUMBER:
+        # past SQLite's and PostgreSQL's 64-bit integers, which fail deep in the driver
+        raise QueryError(f"{key} must be at most {MAX_QUERY_NUMBER}, not {value}")
     return n
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 JSON_TYPE = "application/json"
 
@@ -32,3 +32,14 @@ def error_response(status: int, message: str, headers: Mapping[str, str] | None 
 
 def empty_response(status: int, headers: Mapping[str, str] | None = None) -> Response:
     return Response(b"", status_code=status, headers=headers)
+
+
+def local_redirect(target: str, status: int = 303) -> RedirectResponse:
+    """A redirect to a path of this server only.
+
+    A request for ``//evil.example/x`` must not answer ``Location: //evil.example/x``: a
+    browser reads a leading ``//`` (or ``/\\``) as another host. Leading slashes and
+    backslashes collapse to one ``/``.
+    """
+    path = "/" + target.lstrip("/\\")
+    return RedirectResponse(path, status_code=status)

@@ -23,7 +23,7 @@ from starlette.datastructures import Headers
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
-from voxweb.http.responses import empty_response
+from voxweb.http.responses import empty_response, local_redirect
 
 # Slicer's only rewrite rule: anything starting with /browse is the OHIF page.
 BROWSE_RULE = re.compile(r"^[/\\]browse")
@@ -119,7 +119,7 @@ class StaticFiles:
                 query = scope.get("query_string", b"")
                 if query:
                     location += "?" + query.decode("latin-1")
-                return RedirectResponse(location, status_code=301)
+                return local_redirect(location, 301)
             index = resolve_in_root(self.root, [*segments, "index.html"])
             if index is None:
                 index = resolve_in_root(self.root, [*segments, "index.htm"])
