@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from voxweb.datadir import make_private_dirs
 from voxweb.io import load as load_io
 from voxweb.io import nrrd as nrrd_io
 from voxweb.io import sampledata
@@ -146,8 +147,7 @@ class Workspace:
 
     def _download_dir(self) -> Path:
         folder = self.cache_dir / "downloads"
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder
+        return make_private_dirs(folder)
 
     # --- saving and reloading ------------------------------------------------------------
 
