@@ -12,7 +12,10 @@ import io
 import os
 import socket
 import stat
+import subprocess
+import sys
 import threading
+from pathlib import Path
 from urllib.parse import quote
 
 import nrrd
@@ -65,6 +68,181 @@ def test_a_private_data_dir_draws_no_warning(tmp_path):
     assert "chmod 700" not in server.output()
     for folder in (tmp_path / "new", tmp_path / "new" / "data"):
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+
+
+# --- 2. --file-root: the path checked is the path opened ------------------------------------
+
+SECRET_SHAPE = (5, 5, 5)  # what a volume read from outside the root would look like
+
+
+@pytest.fixture
+def tree(tmp_path):
+    """``root/d/v.nrrd`` inside the file root; ``outside/`` with a secret and a sentinel."""
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    (root / "d").mkdir(parents=True)
+    outside.mkdir()
+    (root / "d" / "v.nrrd").write_bytes(nrrd_bytes(7))
+    (outside / "v.nrrd").write_bytes(nrrd_bytes(4242, SECRET_SHAPE))
+    (outside / "sentinel.txt").write_text("untouched")
+    return root, outside
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def load(server, path: Path | str):
+    return server.post(f"/slicer/mrml?localfile={quote(str(path), safe='')}&filetype=VolumeFile")
+
+
+def save(server, node_id: str, path: Path | str):
+    return server.get(f"/slicer/mrml/file?localfile={quote(str(path), safe='')}&id={node_id}")
+
+
+def put_volume(server, name: str = "Saved") -> str:
+    r = server.post(f"/slicer/volume?id={name}", data=nrrd_bytes(3))
+    assert r.status_code == 200, r.text
+    return server.get(f"/slicer/mrml/ids?name={name}").json()[0]
+
+
+def volume_shapes(server) -> list[tuple[int, ...]]:
+    props = server.get("/slicer/mrml/properties?class=vtkMRMLScalarVolumeNode").json()
+    return [tuple(p["ImageData"]["Dimensions"][::-1]) for p in props.values()]
+
+
+def test_a_symlinked_folder_in_a_client_path_is_refused(voxweb, tree):
+    root, outside = tree
+    (root / "mid").symlink_to(outside)
+    before = snapshot(outside)
+    server = voxweb("--file-root", str(root))
+    node_id = put_volume(server)
+    for path in (root / "mid" / "v.nrrd", "mid/v.nrrd", root / "d" / ".." / "mid" / "v.nrrd"):
+        r = load(server, path)
+        assert r.status_code == 403 and "outside the allowed file roots" in r.json()["message"]
+        assert save(server, node_id, str(path).replace("v.nrrd", "new.nrrd")).status_code == 403
+    assert SECRET_SHAPE not in volume_shapes(server)
+    assert snapshot(outside) == before
+
+
+def test_a_symlink_as_the_last_component_is_refused(voxweb, tree):
+    root, outside = tree
+    (root / "d" / "link.nrrd").symlink_to(outside / "v.nrrd")
+    (root / "d" / "dangling.nrrd").symlink_to(outside / "new.nrrd")
+    before = snapshot(outside)
+    server = voxweb("--file-root", str(root))
+    node_id = put_volume(server)
+    assert load(server, root / "d" / "link.nrrd").status_code == 403
+    assert save(server, node_id, root / "d" / "link.nrrd").status_code == 403
+    assert save(server, node_id, root / "d" / "dangling.nrrd").status_code == 403
+    assert SECRET_SHAPE not in volume_shapes(server)
+    assert snapshot(outside) == before
+
+
+def test_a_folder_swapped_for_a_symlink_after_the_check_is_not_followed(tree):
+    # The swap happens at the worst moment on purpose: between the check and the use.
+    from voxweb.services.files import open_for_reading, write_confined
+
+    root, outside = tree
+    before = snapshot(outside)
+
+    def swap() -> None:
+        (root / "d").rename(root / "moved")
+        (root / "d").symlink_to(outside)
+
+    with open_for_reading(root / "d" / "v.nrrd", [root]) as opened:
+        swap()
+        data, _ = nrrd.read(str(opened.reader))
+    assert data.shape == (4, 3, 2) and int(data.max()) == 7  # the checked file, not the secret
+    assert opened.path == root.resolve() / "d" / "v.nrrd"
+
+    (root / "d").unlink()
+    (root / "moved").rename(root / "d")
+
+    def write(target: Path) -> None:
+        target.write_bytes(nrrd_bytes(9))
+        swap()
+
+    written = write_confined(root / "d" / "out.nrrd", [root], write)
+    assert written == root.resolve() / "d" / "out.nrrd"
+    assert (root / "moved" / "out.nrrd").read_bytes() == nrrd_bytes(9)
+    assert snapshot(outside) == before
+
+
+def test_a_detached_header_cannot_point_its_data_outside_the_root(voxweb, tree):
+    root, outside = tree
+    (outside / "voxels.raw").write_bytes(np.full(24, 4242, dtype=np.int16).tobytes())
+    header = "NRRD0004\ntype: short\ndimension: 3\nsizes: 2 3 4\nendian: little\nencoding: raw\n"
+    (root / "d" / "far.nhdr").write_text(header + f"data file: {outside / 'voxels.raw'}\n\n")
+    (root / "d" / "up.nhdr").write_text(header + "data file: ../../outside/voxels.raw\n\n")
+    (root / "d" / "voxels.raw").write_bytes(np.arange(24, dtype=np.int16).tobytes())
+    (root / "d" / "near.nhdr").write_text(header + "data file: voxels.raw\n\n")
+    server = voxweb("--file-root", str(root))
+    for name in ("far.nhdr", "up.nhdr"):
+        r = load(server, root / "d" / name)
+        assert r.status_code == 403 and "outside the allowed file roots" in r.json()["message"]
+    assert server.get("/slicer/mrml/ids?class=vtkMRMLScalarVolumeNode").json() == []
+    r = load(server, root / "d" / "near.nhdr")
+    assert r.status_code == 200, r.text
+    assert volume_shapes(server) == [(4, 3, 2)]
+
+
+FLIPPER = """
+import os, sys, time
+folder, outside, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3])
+stash, flips, end = folder + "-real", 0, time.monotonic() + seconds
+while time.monotonic() < end:
+    os.rename(folder, stash)
+    os.symlink(outside, folder)
+    os.unlink(folder)
+    os.rename(stash, folder)
+    flips += 1
+    time.sleep(0.0003)  # long enough for some checks to pass, so the opens after them race
+print(flips)
+"""
+
+
+def test_racing_a_symlink_into_a_client_path_never_reaches_outside(voxweb, tree):
+    """A local user flips ``root/d`` between the real folder and a symlink to ``outside`` as
+    fast as they can while clients read and write ``root/d/...`` through the routes."""
+    root, outside = tree
+    before = snapshot(outside)
+    server = voxweb("--file-root", str(root))
+    node_id = put_volume(server)
+    # The attacker is another process (as another user would be): no GIL shared with clients.
+    flipper = subprocess.Popen(
+        [sys.executable, "-c", FLIPPER, str(root / "d"), str(outside), "4.0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    counts = {"read": 0, "wrote": 0, "tries": 0}
+
+    def client(kind: str) -> None:
+        while flipper.poll() is None:
+            counts["tries"] += 1
+            if kind == "read":
+                r = load(server, root / "d" / "v.nrrd")
+            else:
+                r = save(server, node_id, root / "d" / "out.nrrd")
+            if r.status_code == 200:
+                counts["read" if kind == "read" else "wrote"] += 1
+
+    clients = [threading.Thread(target=client, args=(k,)) for k in ("read", "write")]
+    for thread in clients:
+        thread.start()
+    for thread in clients:
+        thread.join()
+    flips = int(flipper.communicate(timeout=30)[0])
+
+    assert flips > 500, flips
+    assert counts["read"] > 0 and counts["wrote"] > 0, counts  # the routes did work meanwhile
+    shapes = volume_shapes(server)
+    escapes = []
+    if snapshot(outside) != before:
+        escapes.append(f"written outside the root: {sorted(snapshot(outside))}")
+    if SECRET_SHAPE in shapes:
+        escapes.append(f"read from outside the root {shapes.count(SECRET_SHAPE)} times")
+    assert not escapes, f"{escapes} ({flips} flips, {counts})"
+    assert shapes.count((2, 3, 4)) == counts["read"] + 1  # + the volume saved
 
 
 # --- 3. server-side URL fetch: IPv6 spellings of internal IPv4 addresses ---------------------
