@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from voxweb import __version__
 from voxweb.config import ConfigError, Settings
+from voxweb.datadir import use_private_umask
 
 BOOL = argparse.BooleanOptionalAction
 
@@ -314,6 +315,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # The data dir holds patient data and the token: nothing this process (or an ingest
+    # worker it spawns, which inherits the umask) creates is for other users to read.
+    use_private_umask()
     try:
         return args.func(args)
     except ConfigError as exc:

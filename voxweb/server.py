@@ -30,6 +30,7 @@ import uvicorn
 
 from voxweb.config import ConfigError, Settings
 from voxweb.context import ExtensionHandler, ServerContext
+from voxweb.datadir import exposed_dirs, exposure_warning, make_private_dirs
 from voxweb.http.app import build_app
 from voxweb.http.protocol import protocol_with_timeout
 from voxweb.logring import RingHandler, SkipAccessLog
@@ -270,7 +271,7 @@ class Server:
         self.ctx.bound_port = port
         self.ctx.log.reopen()
         self._attach_log()
-        self._write_files()
+        self._write_files(announce)
         self._load_samples()
 
         config = uvicorn.Config(
@@ -344,10 +345,16 @@ class Server:
                 logging.getLogger(name).removeHandler(self._ring_handler)
             self._ring_handler = None
 
-    def _write_files(self) -> None:
+    def _write_files(self, announce: bool = False) -> None:
         data_dir = self.settings.resolved_data_dir()
+        # Warn, never chmod: the operator made these folders and may share them on purpose.
+        for folder, mode in exposed_dirs(data_dir):
+            message = exposure_warning(folder, mode)
+            logger.warning(message)
+            if announce and not logging.getLogger().handlers:  # else the console shows it
+                print(f"voxweb: WARNING: {message}", file=sys.stderr, flush=True)
         try:
-            data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            make_private_dirs(data_dir)
         except OSError as exc:
             raise ConfigError(f"cannot create data dir {str(data_dir)!r}: {exc}") from None
         info = {"url": self.url, "port": self.port, "pid": os.getpid(), "auth": self.settings.auth}

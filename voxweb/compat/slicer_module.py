@@ -323,9 +323,7 @@ def _util_module(workspace: Workspace) -> types.ModuleType:
         return (True, node) if returnNode else node
 
     def saveNode(node: Any, filename: str, properties: dict | None = None) -> bool:  # noqa: N802
-        workspace.save(
-            unwrap(node), workspace.client_path(str(filename), must_exist=False), properties or {}
-        )
+        workspace.save_client_file(unwrap(node), str(filename), properties or {})
         return True
 
     def setSliceViewerLayers(

@@ -47,6 +47,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from voxweb.datadir import make_private_dirs
 from voxweb.dicom.errors import NotFoundError
 from voxweb.dicom.parse import InstanceRecord, name_words, pn_key
 
@@ -423,7 +424,7 @@ class Index:
     ) -> None:
         url = str(url_or_path)
         if "://" not in url:
-            Path(url).parent.mkdir(parents=True, exist_ok=True)
+            make_private_dirs(Path(url).parent)
             url = _sqlite_url(url)
         self.url = url
         self.is_sqlite = url.startswith("sqlite")

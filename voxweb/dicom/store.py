@@ -4,7 +4,8 @@ Paths are derived from the UIDs (hashed study/series/instance directories, so no
 ever becomes a raw path component) plus a short content digest, so two different versions of
 one SOP instance never share a file. Writes are atomic: temp file in the target directory,
 fsync, ``os.replace``, fsync of the directory. Files can also be *linked* (referenced in place,
-never copied, never deleted by us). This module knows nothing about the index or HTTP.
+never copied, never deleted by us). Folders are 0700 and files 0600: only the user running
+voxweb reads them. This module knows nothing about the index or HTTP.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from voxweb.datadir import DIR_MODE, FILE_MODE, make_private_dirs
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +42,7 @@ class Store:
         self.root = Path(root)
         self._root = str(self.root)
         self.fsync = fsync
-        self.root.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(self.root)
 
     # -- paths ---------------------------------------------------------------------------
     @staticmethod
@@ -74,10 +77,10 @@ class Store:
             parent, f".{os.getpid()}-{threading.get_ident()}-{next(_counter)}{TMP_SUFFIX}"
         )
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o644)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, FILE_MODE)
         except FileNotFoundError:  # first file of this series (or its folder was pruned)
-            os.makedirs(parent, exist_ok=True)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, 0o644)
+            os.makedirs(parent, DIR_MODE, exist_ok=True)  # under the private root
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, FILE_MODE)
         try:
             try:
                 view = memoryview(data)

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from voxweb.context import API_NAMES, ServerContext
+from voxweb.datadir import create_private_file, make_private_dirs
 from voxweb.http.logstream import log_stream
 from voxweb.http.responses import error_response
 
@@ -228,8 +229,9 @@ def build_api(ctx: ServerContext) -> FastAPI:
         path = folder / name
 
         def load() -> list[str]:
-            folder.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
+            make_private_dirs(folder)  # uploads are patient data: the user's eyes only
+            with os.fdopen(create_private_file(path), "wb") as out:
+                out.write(data)
             try:
                 nodes = ctx.workspace.load_file(path, filetype, {"name": _stem(name)})
             except Exception:

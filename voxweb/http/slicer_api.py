@@ -530,11 +530,10 @@ class SlicerApi:
         target = req.query.get("localfile") or urlsplit(req.query.get("url", "")).path
         if not target:
             raise SlicerError("localfile or url must name the file to write")
-        path = self.workspace.client_path(unquote(target), must_exist=False)
         writer_props = {
             k: v for k, v in req.query.items() if k not in ("localfile", "url", "applytransforms")
         }
-        self.workspace.save(nodes[0], path, writer_props)
+        self.workspace.save_client_file(nodes[0], unquote(target), writer_props)
         return json_response({"success": True})
 
     def _load(self, query: dict[str, str], require_filetype: bool) -> Response:

@@ -1,11 +1,11 @@
 """Server-side URL fetching (``/slicer/mrml?url=``), off unless enabled and never a proxy inward.
 
 Only http and https. Every host a request goes to — the first and each redirect — is resolved
-and refused when any of its addresses is loopback, private, link-local, multicast, reserved or
-unspecified, unless private targets are explicitly allowed (the DNS answer that is checked is
-the one connected to: the connection is pinned to the vetted address). Bodies are size-capped
-and written to a temporary file.
-"""
+and refused when any of its addresses is loopback, private, shared (CGNAT), link-local,
+multicast, reserved, broadcast or unspecified — IPv6 forms that carry an IPv4 address (mapped,
+compatible, translated, NAT64, 6to4, Teredo) judged by that address — unless private targets
+are explicitly allowed (the DNS answer that is checked is the one connected to: the connection
+is pinned to the vetted address). Bodies are size-capped and written to a temporary file."""
 
 from __future__ import annotations
 
@@ -42,12 +42,66 @@ class FetchPolicy:
     timeout: float = 30.0
 
 
+# IPv6 ranges whose last 32 bits are an IPv4 address the packet really goes to (RFC 4291
+# compatible, RFC 2765 translated, RFC 6052 NAT64): judged by that address, or a v6 spelling
+# of 127.0.0.1 walks past the filter.
+_IPV4_IN_LOW_BITS = (
+    ipaddress.IPv6Network("::/96"),
+    ipaddress.IPv6Network("::ffff:0:0:0/96"),
+    ipaddress.IPv6Network("64:ff9b::/96"),
+)
+# RFC 8215 local-use NAT64: the operator picks where the IPv4 address sits, so refuse it all.
+_NAT64_LOCAL_USE = ipaddress.IPv6Network("64:ff9b:1::/48")
+_SHARED_ADDRESS_SPACE = ipaddress.IPv4Network("100.64.0.0/10")  # carrier-grade NAT
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address stands for (mapped, compatible, translated, NAT64,
+    6to4, both Teredo addresses); empty for a plain IPv6 address."""
+    found: list[ipaddress.IPv4Address] = []
+    if ip.ipv4_mapped is not None:
+        found.append(ip.ipv4_mapped)
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)  # (server, client); ipaddress undoes the client's XOR
+    if any(ip in net for net in _IPV4_IN_LOW_BITS):
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return found
+
+
+def _forbidden_ipv4(ip: ipaddress.IPv4Address) -> bool:
+    return (
+        not ip.is_global
+        or ip.is_multicast  # is_global says True for 224/4
+        or ip.is_reserved
+        or ip.is_unspecified
+        or ip.is_link_local
+        or ip in _SHARED_ADDRESS_SPACE
+        or ip == ipaddress.IPv4Address("255.255.255.255")
+    )
+
+
 def is_forbidden_address(address: str) -> bool:
-    """True for loopback, private, link-local, multicast, reserved and unspecified addresses."""
+    """True for loopback, private, shared (CGNAT), link-local, multicast, reserved, broadcast
+    and unspecified addresses, however an IPv6 address spells an IPv4 one."""
     ip = ipaddress.ip_address(address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return not ip.is_global or ip.is_multicast
+    if isinstance(ip, ipaddress.IPv4Address):
+        return _forbidden_ipv4(ip)
+    if ip in _NAT64_LOCAL_USE:
+        return True
+    embedded = embedded_ipv4(ip)
+    if embedded:
+        # these prefixes are not "global" themselves; the address behind them decides
+        return ip.is_unspecified or ip.is_loopback or any(_forbidden_ipv4(v4) for v4 in embedded)
+    return (
+        not ip.is_global
+        or ip.is_multicast
+        or ip.is_reserved
+        or ip.is_unspecified
+        or ip.is_link_local
+        or ip.is_site_local
+    )
 
 
 def _vetted_address(host: str, port: int, policy: FetchPolicy) -> str:

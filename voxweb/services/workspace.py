@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from voxweb.datadir import make_private_dirs
 from voxweb.io import load as load_io
 from voxweb.io import nrrd as nrrd_io
 from voxweb.io import sampledata
@@ -35,7 +36,7 @@ from voxweb.scene import (
     layout_name,
 )
 from voxweb.services.fetch import FetchPolicy, fetch_to_file
-from voxweb.services.files import confine
+from voxweb.services.files import open_for_reading, write_confined
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,8 @@ class StorageRecord:
     path: Path
     filetype: str
     properties: dict[str, str]
+    #: A client's path inside the file roots: re-opened through the same confinement.
+    confined: bool = False
 
 
 @dataclass
@@ -96,9 +99,6 @@ class Workspace:
 
     # --- loading -------------------------------------------------------------------------
 
-    def client_path(self, path: str, must_exist: bool = True) -> Path:
-        return confine(path, self.file_roots, must_exist=must_exist)
-
     def load_file(
         self,
         path: str | os.PathLike[str],
@@ -109,21 +109,29 @@ class Workspace:
         """Read a file (already vetted by the caller) and add what it holds to the scene."""
         props = {k: str(v) for k, v in (properties or {}).items()}
         nodes = load_io.load_file(path, filetype, props)
-        name = props.get("name")
+        return self._add_loaded(nodes, StorageRecord(Path(path), filetype, props), show)
+
+    def load_client_file(
+        self, path: str, filetype: str, properties: Mapping[str, Any] | None = None
+    ) -> list[Node]:
+        """Read a client's file from inside the file roots (opened race-free) into the scene."""
+        props = {k: str(v) for k, v in (properties or {}).items()}
+        with open_for_reading(path, self.file_roots) as opened:
+            nodes = load_io.load_file(opened.reader, filetype, props)
+        record = StorageRecord(opened.path, filetype, props, confined=True)
+        return self._add_loaded(nodes, record, show=True)
+
+    def _add_loaded(self, nodes: list[Node], record: StorageRecord, show: bool) -> list[Node]:
+        name = record.properties.get("name")
         with self.scene.lock:
             for index, node in enumerate(nodes):
                 if name and index == 0:
                     node.name = name
                 self.scene.add(node)
-                self.storage[node.id] = StorageRecord(Path(path), filetype, props)
+                self.storage[node.id] = record
             if show:
                 self._show_first_volume(nodes)
         return nodes
-
-    def load_client_file(
-        self, path: str, filetype: str, properties: Mapping[str, Any] | None = None
-    ) -> list[Node]:
-        return self.load_file(self.client_path(path), filetype, properties)
 
     def load_url(
         self, url: str, filetype: str, properties: Mapping[str, Any] | None = None
@@ -146,14 +154,24 @@ class Workspace:
 
     def _download_dir(self) -> Path:
         folder = self.cache_dir / "downloads"
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder
+        return make_private_dirs(folder)
 
     # --- saving and reloading ------------------------------------------------------------
 
     def save(self, node: Node, path: Path, properties: Mapping[str, Any] | None = None) -> None:
+        """Write ``node`` to a path the server chose (clients' paths: ``save_client_file``)."""
         with self.scene.lock:
             load_io.save_node(node, path, {k: str(v) for k, v in (properties or {}).items()})
+
+    def save_client_file(
+        self, node: Node, path: str, properties: Mapping[str, Any] | None = None
+    ) -> Path:
+        """Write ``node`` to a client's path inside the file roots (placed race-free)."""
+        props = {k: str(v) for k, v in (properties or {}).items()}
+        with self.scene.lock:
+            return write_confined(
+                path, self.file_roots, lambda target: load_io.save_node(node, target, props)
+            )
 
     def reload(self, nodes: Sequence[Node]) -> list[str]:
         """Re-read nodes from the files they came from; returns the IDs that were reloaded."""
@@ -162,7 +180,12 @@ class Workspace:
             record = self.storage.get(node.id)
             if record is None or not record.path.exists():
                 continue
-            fresh = load_io.load_file(record.path, record.filetype, record.properties)[0]
+            if record.confined:
+                with open_for_reading(record.path, self.file_roots) as opened:
+                    fresh = load_io.load_file(opened.reader, record.filetype, record.properties)
+            else:
+                fresh = load_io.load_file(record.path, record.filetype, record.properties)
+            fresh = fresh[0]
             with self.scene.lock:
                 _copy_content(fresh, node)
             reloaded.append(node.id)
