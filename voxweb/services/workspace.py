@@ -22,6 +22,7 @@ import numpy as np
 from voxweb.io import load as load_io
 from voxweb.io import nrrd as nrrd_io
 from voxweb.io import sampledata
+from voxweb.io.limits import DEFAULT_MAX_VOLUME_SIZE
 from voxweb.scene import (
     LabelMapVolume,
     Layout,
@@ -62,6 +63,8 @@ class Workspace:
     sample_download: bool = True
     #: Show the first volume of an empty scene in the 3-D views (``--no-auto-volume-rendering``).
     auto_volume_rendering: bool = True
+    #: Most voxel bytes a loaded volume may declare (``--max-volume-size``).
+    max_volume_size: int = DEFAULT_MAX_VOLUME_SIZE
     storage: dict[str, StorageRecord] = field(default_factory=dict)
 
     # --- selection -----------------------------------------------------------------------
@@ -108,7 +111,7 @@ class Workspace:
     ) -> list[Node]:
         """Read a file (already vetted by the caller) and add what it holds to the scene."""
         props = {k: str(v) for k, v in (properties or {}).items()}
-        nodes = load_io.load_file(path, filetype, props)
+        nodes = load_io.load_file(path, filetype, props, self.max_volume_size)
         name = props.get("name")
         with self.scene.lock:
             for index, node in enumerate(nodes):
@@ -162,7 +165,9 @@ class Workspace:
             record = self.storage.get(node.id)
             if record is None or not record.path.exists():
                 continue
-            fresh = load_io.load_file(record.path, record.filetype, record.properties)[0]
+            fresh = load_io.load_file(
+                record.path, record.filetype, record.properties, self.max_volume_size
+            )[0]
             with self.scene.lock:
                 _copy_content(fresh, node)
             reloaded.append(node.id)
@@ -208,7 +213,7 @@ class Workspace:
 
         The NRRD is fully parsed before the scene is touched, so bad input changes nothing.
         """
-        parsed = nrrd_io.read_volume(data)
+        parsed = nrrd_io.read_volume(data, max_bytes=self.max_volume_size)
         pattern = pattern or "vtkMRMLScalarVolumeNode*"
         with self.scene.lock:
             matches = self.scene.find_nodes(pattern)
