@@ -194,6 +194,11 @@ def _check_ply_counts(elements, fmt: str, available: int, what: str) -> None:
     for name, count, props in elements:
         if count < 0:
             raise ModelFormatError(f"{what}: PLY element '{name}' has a negative count")
+        names = {p[0] for p in props}
+        if count and name == "vertex" and not {"x", "y", "z"} <= names:
+            raise ModelFormatError(f"{what}: PLY vertex element has no x, y and z properties")
+        if count and name == "face" and not any(p[2] for p in props):
+            raise ModelFormatError(f"{what}: PLY face element has no list of vertex indices")
         if fmt == "ascii":
             minimum += 2 * count * len(props)
         else:
