@@ -58,6 +58,11 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
     sec.add_argument("--static-auth", action=BOOL, help="require the token for static pages too")
     sec.add_argument("--max-body-size", help="largest request body, e.g. 4G (default 4G)")
     sec.add_argument(
+        "--max-volume-size",
+        help="most voxel data one volume, segmentation, displacement field or DICOM series may "
+        "declare, e.g. 8G (default 4G); larger files are refused before any memory is used",
+    )
+    sec.add_argument(
         "--header-timeout", type=float, help="seconds to receive a request header (default 10)"
     )
     sec.add_argument(

@@ -80,6 +80,9 @@ class Settings:
     static_auth: bool = False
     directory_listing: bool = False
     max_body_size: int = 4 << 30
+    # Voxel bytes one volume (or segmentation, displacement field, DICOM series) may declare;
+    # equal to voxweb.io.limits.DEFAULT_MAX_VOLUME_SIZE (not imported: config stays light).
+    max_volume_size: int = 4 << 30
     header_timeout: float = 10.0
     body_timeout: float = 60.0
     keepalive_timeout: float = 5.0
@@ -145,6 +148,8 @@ class Settings:
             path = getattr(self, name)
             if path and not Path(path).is_file():
                 raise ConfigError(f"{name} {str(path)!r} is not a readable file")
+        if self.max_volume_size < 1:
+            raise ConfigError("max_volume_size must be positive")
         if self.token is not None and len(self.token) < 16:
             raise ConfigError("token must be at least 16 characters long")
         for origin in self.cors_origin:

@@ -95,6 +95,7 @@ class ServerContext:
             cache_dir=settings.resolved_data_dir() / "cache",
             sample_download=settings.sample_download,
             auto_volume_rendering=settings.auto_volume_rendering,
+            max_volume_size=settings.max_volume_size,
         )
         render_service(workspace.scene, settings.render_backend)  # the backend the settings name
         ctx = cls(

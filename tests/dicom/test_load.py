@@ -50,3 +50,12 @@ def test_series_without_images_is_refused(db):
     res = db.ingest_bytes(Path(get_testdata_file("test-SR.dcm")).read_bytes())
     with pytest.raises(DicomFormatError):
         load_series(db, res.study_uid, res.series_uid)
+
+
+def test_series_larger_than_the_limit_is_refused_before_decoding(db):
+    vol = np.zeros((7, 12, 10), dtype=np.int16)  # 7 x 12 x 10 x 2 = 1680 bytes
+    results = [db.ingest_bytes(p) for p in volume_to_part10(vol, np.eye(4))]
+    study, series = results[0].study_uid, results[0].series_uid
+    assert load_series(db, study, series, max_bytes=1680).array.shape == (7, 12, 10)
+    with pytest.raises(DicomFormatError, match=r"declares 1680 bytes .*limit of 1679 bytes"):
+        load_series(db, study, series, max_bytes=1679)

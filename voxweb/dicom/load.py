@@ -42,8 +42,32 @@ def _rescaled(arrays: list[np.ndarray], datasets: list[Dataset]) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def datasets_to_volume(datasets: list[Dataset], name: str = "") -> ScalarVolume:
-    """One ScalarVolume from the image datasets of a series (pixel data loaded)."""
+def _check_size(images: list[Dataset], rows: int, columns: int, max_bytes: int | None) -> None:
+    """Refuse a series whose slices declare more voxel data than ``max_bytes``, before decoding.
+
+    Compressed pixel data can declare any Rows x Columns in a few bytes; the decoder would
+    allocate the declared size for every slice.
+    """
+    if max_bytes is None:
+        return
+    item = max((int(ds.get("BitsAllocated", 16) or 16) + 7) // 8 for ds in images)
+    declared = rows * columns * len(images) * item
+    if declared > max_bytes:
+        raise DicomFormatError(
+            f"the series declares {declared} bytes of voxel data ({len(images)} slices of "
+            f"{rows} x {columns} x {item} bytes), more than the limit of {max_bytes} bytes "
+            "(raise it with --max-volume-size)"
+        )
+
+
+def datasets_to_volume(
+    datasets: list[Dataset], name: str = "", max_bytes: int | None = None
+) -> ScalarVolume:
+    """One ScalarVolume from the image datasets of a series (pixel data loaded on access).
+
+    ``max_bytes``: the most voxel data the series may declare (None: no limit), checked from
+    the headers before any pixel data is decoded.
+    """
     images = [ds for ds in datasets if "PixelData" in ds and all(k in ds for k in _GEOMETRY)]
     if not images:
         raise DicomFormatError(
@@ -57,6 +81,8 @@ def datasets_to_volume(datasets: list[Dataset], name: str = "") -> ScalarVolume:
     shapes = {(int(ds.Rows), int(ds.Columns)) for ds in images}
     if len(shapes) > 1:
         raise DicomFormatError(f"the series mixes image sizes {sorted(shapes)}")
+    (rows, columns), *_ = shapes
+    _check_size(images, rows, columns, max_bytes)
     iop = np.array([float(x) for x in images[0].ImageOrientationPatient])
     normal = np.cross(iop[:3], iop[3:])
     images.sort(
@@ -80,17 +106,23 @@ def datasets_to_volume(datasets: list[Dataset], name: str = "") -> ScalarVolume:
     return volume
 
 
-def load_series(db: DicomDatabase, study_uid: str, series_uid: str) -> ScalarVolume:
-    """The stored series as a ScalarVolume named after its SeriesDescription."""
+def load_series(
+    db: DicomDatabase, study_uid: str, series_uid: str, max_bytes: int | None = None
+) -> ScalarVolume:
+    """The stored series as a ScalarVolume named after its SeriesDescription.
+
+    ``max_bytes``: the most voxel data the series may declare (None: no limit).
+    """
     instances = db.instances(study_uid, series_uid)
-    datasets = [pydicom.dcmread(db.instance_path(inst)) for inst in instances]
+    # pixel data stays on disk until the size check has passed
+    datasets = [pydicom.dcmread(db.instance_path(inst), defer_size=4096) for inst in instances]
     if not datasets:
         raise NotFoundError(f"series {series_uid} has no instances")
     first = datasets[0]
     name = (
         str(first.get("SeriesDescription", "") or "") or f"Series {first.get('SeriesNumber', '')}"
     )
-    return datasets_to_volume(datasets, name.strip())
+    return datasets_to_volume(datasets, name.strip(), max_bytes)
 
 
 def image_series(db: DicomDatabase, study_uid: str) -> list[str]:

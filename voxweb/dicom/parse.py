@@ -46,6 +46,7 @@ from voxweb.dicom.jsontext import dumps
 from voxweb.dicom.values import ALL_VRS, BINARY_VRS, SIMPLE_CHARSETS, value_json
 from voxweb.dicom.walk import (
     PIXEL_TAGS,
+    UNDEFINED,
     Layout,
     tag_key,
     walk_encapsulated,
@@ -57,6 +58,9 @@ log = logging.getLogger(__name__)
 
 BULK_THRESHOLD = 1024
 """Binary values (OB/OW/OF/OD/OL/OV/UN) longer than this many bytes become BulkDataURIs."""
+
+MAX_INFLATED = 1 << 30
+"""Most bytes a Deflated Explicit VR Little Endian dataset may inflate to."""
 
 _UID_CHARS = re.compile(r"[0-9A-Za-z._-]+")  # real UIDs are digits and dots; tolerate more
 _DEFER = 512  # values larger than this are not read by pydicom while walking
@@ -155,10 +159,15 @@ def parse_instance(data: bytes, *, bulk_threshold: int = BULK_THRESHOLD) -> Inst
     offsets_valid = True
     body: bytes | memoryview = data
     if ts == DeflatedExplicitVRLittleEndian:
+        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
         try:
-            body = data[:start] + zlib.decompress(data[start:], -zlib.MAX_WBITS)
+            body = data[:start] + inflater.decompress(data[start:], MAX_INFLATED)
         except zlib.error as exc:
             raise DicomFormatError(f"deflated dataset cannot be inflated: {exc}") from exc
+        if inflater.unconsumed_tail:  # deflate packs ~1000:1; stop a small file's bomb
+            raise DicomFormatError(
+                f"deflated dataset inflates to more than {MAX_INFLATED} bytes; refused"
+            )
         offsets_valid = False  # offsets point into the inflated copy, not the file
     implicit = ts == ImplicitVRLittleEndian
     little = ts != ExplicitVRBigEndian
@@ -178,6 +187,7 @@ def parse_instance(data: bytes, *, bulk_threshold: int = BULK_THRESHOLD) -> Inst
     if layout is None:
         layout = _general_layout(body, start, implicit, little, ts, bulk_threshold, offsets_valid)
 
+    _check_pixel_length(layout, len(body))
     rec = InstanceRecord(transfer_syntax_uid=ts, data=data)
     rec.sha256 = hashlib.sha256(data).hexdigest()
     rec.file_size = len(data)
@@ -217,6 +227,27 @@ def parse_instance(data: bytes, *, bulk_threshold: int = BULK_THRESHOLD) -> Inst
         rec.bulk = "{}"
         rec.frames = None
     return rec
+
+
+def _check_pixel_length(layout: Layout, size: int) -> None:
+    """Refuse pixel data whose declared length runs past the end of the file.
+
+    Readers trust that length to size their buffers; a few bytes would claim gigabytes.
+    """
+    for tag in PIXEL_TAGS:
+        offset, length = layout.positions.get(tag, (0, UNDEFINED))
+        if length != UNDEFINED and offset + length > size:
+            raise DicomFormatError(
+                f"{_PIXEL_NAMES[tag]} declares {length} bytes but the file has only "
+                f"{max(size - offset, 0)} after its header"
+            )
+
+
+_PIXEL_NAMES = {
+    0x7FE00010: "Pixel Data",
+    0x7FE00008: "Float Pixel Data",
+    0x7FE00009: "Double Float Pixel Data",
+}
 
 
 def _general_layout(
@@ -453,8 +484,11 @@ def _frame_table(rec: InstanceRecord, layout: Layout, photometric: str) -> str |
         if photometric == "YBR_FULL_422" and spp == 3:
             frame_len = frame_len * 2 // 3  # two chroma samples shared by each pixel pair
         if frame_len * nframes > length:
-            log.warning("%s: pixel data shorter than %d frames", rec.sop_uid, nframes)
-            return None
+            raise DicomFormatError(
+                f"Pixel Data holds {length} bytes but Rows x Columns x SamplesPerPixel x "
+                f"BitsAllocated x NumberOfFrames ({rows} x {cols} x {spp} x {bits} x {nframes}) "
+                f"needs {frame_len * nframes}"
+            )
         return dumps({"native": [value_offset, frame_len, nframes]})
     if not fragments:
         return None

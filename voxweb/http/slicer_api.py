@@ -603,7 +603,9 @@ class SlicerApi:
     def grid_transform(self, req: SlicerRequest) -> Response:
         pattern = req.query.get("id")
         if req.body:
-            parsed = nrrd_io.read_displacement_field(bytes(req.body))
+            parsed = nrrd_io.read_displacement_field(
+                bytes(req.body), max_bytes=self.workspace.max_volume_size
+            )
             scene = self.workspace.scene
             with scene.lock:
                 matches = scene.find_nodes(pattern or "vtkMRMLGridTransformNode*")

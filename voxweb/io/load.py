@@ -21,6 +21,7 @@ from voxweb.io import nrrd as nrrd_io
 from voxweb.io import segmentation as seg_io
 from voxweb.io import transforms as transforms_io
 from voxweb.io.errors import FileFormatError, UnsupportedFileTypeError
+from voxweb.io.limits import DEFAULT_MAX_VOLUME_SIZE
 from voxweb.scene import geometry
 from voxweb.scene.nodes import (
     LabelMapVolume,
@@ -76,14 +77,14 @@ def _center(node: ScalarVolume) -> None:
     node.ijk_to_ras = m
 
 
-def _load_volume(path: str, props: Mapping[str, Any]) -> list[Node]:
+def _load_volume(path: str, props: Mapping[str, Any], max_bytes: int | None) -> list[Node]:
     ext = file_extension(path)
     labelmap = to_bool(props.get("labelmap"))
     name = props.get("name") or None
     if ext in (".nrrd", ".nhdr", ".seg.nrrd", ".seg.nhdr"):
-        node = nrrd_io.read_volume(path, labelmap=labelmap, name=name)
+        node = nrrd_io.read_volume(path, labelmap=labelmap, name=name, max_bytes=max_bytes)
     elif ext in (".nii", ".nii.gz"):
-        node = nifti_io.read_volume(path, labelmap=labelmap, name=name)
+        node = nifti_io.read_volume(path, labelmap=labelmap, name=name, max_bytes=max_bytes)
     else:
         raise UnsupportedFileTypeError(
             f"volume files with extension {ext or '(none)'!r} are not supported yet; "
@@ -98,13 +99,13 @@ def _load_volume(path: str, props: Mapping[str, Any]) -> list[Node]:
     return [node]
 
 
-def _load_segmentation(path: str, props: Mapping[str, Any]) -> list[Node]:
+def _load_segmentation(path: str, props: Mapping[str, Any], max_bytes: int | None) -> list[Node]:
     ext = file_extension(path)
     name = props.get("name") or None
     if ext in (".seg.nrrd", ".seg.nhdr", ".nrrd", ".nhdr"):
-        return [seg_io.read_segmentation(path, name=name)]
+        return [seg_io.read_segmentation(path, name=name, max_bytes=max_bytes)]
     if ext in (".nii", ".nii.gz"):
-        volume = nifti_io.read_volume(path, labelmap=True)
+        volume = nifti_io.read_volume(path, labelmap=True, max_bytes=max_bytes)
         return [seg_io.labelmap_to_segmentation(volume, name=name or volume.name)]
     raise UnsupportedFileTypeError(
         f"segmentation files with extension {ext or '(none)'!r} are not supported yet; "
@@ -124,15 +125,21 @@ def _load_markups(path: str, props: Mapping[str, Any]) -> list[Node]:
     return nodes
 
 
-def _load_transform(path: str, props: Mapping[str, Any]) -> list[Node]:
-    return [transforms_io.read_transform(path, name=props.get("name") or None)]
+def _load_transform(path: str, props: Mapping[str, Any], max_bytes: int | None) -> list[Node]:
+    name = props.get("name") or None
+    return [transforms_io.read_transform(path, name=name, max_bytes=max_bytes)]
 
 
 def load_file(
-    path: str | os.PathLike, filetype: str, properties: Mapping[str, Any] | None = None
+    path: str | os.PathLike,
+    filetype: str,
+    properties: Mapping[str, Any] | None = None,
+    max_volume_size: int | None = DEFAULT_MAX_VOLUME_SIZE,
 ) -> list[Node]:
     """Read a file as Slicer's ``filetype`` into new nodes (not yet in any scene).
 
+    ``max_volume_size``: the most voxel data (bytes) a volume, segmentation or displacement
+    field may declare; larger ones are refused before anything is allocated (None: no limit).
     Raises FileFormatError (or a subclass) with a message for the user.
     """
     props = dict(properties or {})
@@ -142,13 +149,13 @@ def load_file(
     if os.path.isdir(target):
         raise FileFormatError(f"{target!r} is a directory, not a file")
     if filetype == "VolumeFile":
-        return _load_volume(target, props)
+        return _load_volume(target, props, max_volume_size)
     if filetype == "SegmentationFile":
-        return _load_segmentation(target, props)
+        return _load_segmentation(target, props, max_volume_size)
     if filetype == "MarkupsFile":
         return _load_markups(target, props)
     if filetype == "TransformFile":
-        return _load_transform(target, props)
+        return _load_transform(target, props, max_volume_size)
     if filetype == "ModelFile":
         return [
             models_io.read_model(

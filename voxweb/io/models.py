@@ -155,21 +155,25 @@ def _read_ply(data: bytes, what: str) -> tuple[np.ndarray, np.ndarray]:
     body_start = data.index(b"\n", end) + 1
     fmt = None
     elements: list[tuple[str, int, list[tuple[str, str, str | None]]]] = []
-    for line in data[:end].decode("ascii", "replace").splitlines()[1:]:
-        parts = line.split()
-        if not parts or parts[0] in ("comment", "obj_info"):
-            continue
-        if parts[0] == "format":
-            fmt = parts[1]
-        elif parts[0] == "element":
-            elements.append((parts[1], int(parts[2]), []))
-        elif parts[0] == "property" and elements:
-            if parts[1] == "list":
-                elements[-1][2].append((parts[4], parts[3], parts[2]))
-            else:
-                elements[-1][2].append((parts[2], parts[1], None))
+    try:
+        for line in data[:end].decode("ascii", "replace").splitlines()[1:]:
+            parts = line.split()
+            if not parts or parts[0] in ("comment", "obj_info"):
+                continue
+            if parts[0] == "format":
+                fmt = parts[1]
+            elif parts[0] == "element":
+                elements.append((parts[1], int(parts[2]), []))
+            elif parts[0] == "property" and elements:
+                if parts[1] == "list":
+                    elements[-1][2].append((parts[4], parts[3], parts[2]))
+                else:
+                    elements[-1][2].append((parts[2], parts[1], None))
+    except (ValueError, IndexError) as exc:
+        raise ModelFormatError(f"{what}: malformed PLY header line: {exc}") from exc
     if fmt not in ("ascii", "binary_little_endian", "binary_big_endian"):
         raise ModelFormatError(f"{what}: PLY format {fmt!r} is not supported")
+    _check_ply_counts(elements, fmt, len(data) - body_start, what)
     try:
         if fmt == "ascii":
             return _ply_ascii(data[body_start:], elements)
@@ -180,12 +184,42 @@ def _read_ply(data: bytes, what: str) -> tuple[np.ndarray, np.ndarray]:
         raise ModelFormatError(f"{what}: cannot read PLY data: {exc}") from exc
 
 
+def _check_ply_counts(elements, fmt: str, available: int, what: str) -> None:
+    """Refuse element counts the body cannot hold, before a row is read or allocated.
+
+    A binary row takes at least the size of its scalars and list counts; a text row a
+    character per value, with a separator between values.
+    """
+    minimum = 0
+    for name, count, props in elements:
+        if count < 0:
+            raise ModelFormatError(f"{what}: PLY element '{name}' has a negative count")
+        names = {p[0] for p in props}
+        if count and name == "vertex" and not {"x", "y", "z"} <= names:
+            raise ModelFormatError(f"{what}: PLY vertex element has no x, y and z properties")
+        if count and name == "face" and not any(p[2] for p in props):
+            raise ModelFormatError(f"{what}: PLY face element has no list of vertex indices")
+        if fmt == "ascii":
+            minimum += 2 * count * len(props)
+        else:
+            types = [p[2] or p[1] for p in props]
+            minimum += count * sum(np.dtype(_PLY_TYPES.get(t, "u1")).itemsize for t in types)
+    if minimum - 1 > available:
+        declared = ", ".join(f"{count} {name}" for name, count, _ in elements)
+        raise ModelFormatError(
+            f"{what}: the PLY header declares {declared} elements, at least {minimum - 1} "
+            f"bytes of data, but only {available} bytes follow the header"
+        )
+
+
 def _ply_ascii(body: bytes, elements) -> tuple[np.ndarray, np.ndarray]:
     tokens = body.split()
     pos = 0
     points = np.zeros((0, 3))
     polygons: list[list[int]] = []
     for name, count, props in elements:
+        if not props:
+            continue  # rows without properties hold nothing to read
         rows = []
         for _ in range(count):
             row: dict[str, object] = {}
@@ -294,6 +328,13 @@ class _VtkReader:
         code = _VTK_TYPES.get(vtk_type.lower())
         if code is None:
             raise ModelFormatError(f"VTK data type {vtk_type!r} is not supported")
+        left = len(self.data) - self.pos
+        # binary values take their size; text a character each and a separator between
+        needed = count * np.dtype(code).itemsize if self.binary else 2 * count - 1
+        if count < 0 or needed > left:
+            raise ModelFormatError(
+                f"VTK file declares {count} values but only {max(left, 0)} bytes follow"
+            )
         if self.binary:
             dt = np.dtype(">" + code)
             out = np.frombuffer(self.data, dt, count, self.pos).astype(dt.newbyteorder("="))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import zlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +19,14 @@ import nrrd as pynrrd
 import numpy as np
 
 from voxweb.io.errors import VolumeFormatError
+from voxweb.io.limits import (
+    DEFAULT_MAX_VOLUME_SIZE,
+    check_declared_size,
+    confined_path,
+    inflate_into,
+    read_exactly,
+    remaining_bytes,
+)
 from voxweb.scene.nodes import GridTransform, LabelMapVolume, ScalarVolume
 
 Source = str | os.PathLike | bytes | bytearray | memoryview
@@ -85,21 +92,40 @@ def _open(source: Source) -> tuple[io.BufferedIOBase, str | None]:
         raise VolumeFormatError(f"cannot open {path!r}: {exc.strerror or exc}") from exc
 
 
-def _check_header_lines(fh: io.BufferedIOBase, what: str) -> None:
-    """Give clear messages for the common ways a header is broken (pynrrd's are terse)."""
-    start = fh.tell()
+_MAX_HEADER_LINES = 10_000
+_MAX_LISTED_FILES = 1_000_000
+_COMPRESSED = ("gzip", "gz", "bzip2", "bz2")
+_TEXT = ("ascii", "text", "txt")
+
+
+def _read_header_lines(fh: io.BufferedIOBase, what: str) -> tuple[list[bytes], list[str]]:
+    """The header's field lines, and the file names after ``data file: LIST`` (if any).
+
+    Gives clear messages for the common ways a header is broken (pynrrd's are terse) and
+    leaves ``fh`` at the first data byte.
+    """
     first = fh.readline(64)
     if not first.startswith(b"NRRD"):
         raise VolumeFormatError(
             f"{what} is not NRRD: it starts with {first[:16]!r} instead of 'NRRD000x'"
         )
-    for _ in range(10_000):
+    lines = [first]
+    listed: list[str] | None = None
+    for _ in range(_MAX_HEADER_LINES + _MAX_LISTED_FILES):
         raw = fh.readline(1 << 16)
+        line = raw.rstrip(b"\r\n").rstrip()
+        if listed is not None:  # after 'data file: LIST' every line names a file, to the end
+            if not raw:
+                return lines, listed
+            if line:
+                listed.append(line.decode("utf-8", "replace"))
+            continue
         if not raw:
             raise VolumeFormatError(f"{what} header never ends (no empty line before the data)")
-        line = raw.rstrip(b"\r\n").rstrip()
+        if len(lines) > _MAX_HEADER_LINES:
+            raise VolumeFormatError(f"{what} header has more than {_MAX_HEADER_LINES} lines")
         if not line:
-            break
+            return lines, []
         if line.startswith(b"#"):
             continue
         if b":" not in line:
@@ -107,7 +133,12 @@ def _check_header_lines(fh: io.BufferedIOBase, what: str) -> None:
             raise VolumeFormatError(
                 f"{what} header line {text!r} has no ':' (expected 'key: value')"
             )
-    fh.seek(start)
+        lines.append(raw)
+        key, _, value = line.partition(b":")
+        is_data_file = key.strip().lower() in (b"data file", b"datafile")
+        if is_data_file and value.lstrip(b"=").split()[:1] == [b"LIST"]:
+            listed = []
+    raise VolumeFormatError(f"{what} lists more than {_MAX_LISTED_FILES} data files")
 
 
 def _validate_header(header: Mapping[str, Any], what: str) -> None:
@@ -120,18 +151,16 @@ def _validate_header(header: Mapping[str, Any], what: str) -> None:
         raise VolumeFormatError(f"NRRD 'sizes' has {len(sizes)} values, 'dimension' says {dim}")
     if any(int(s) < 1 for s in sizes):
         raise VolumeFormatError(f"NRRD 'sizes' must be positive, got {' '.join(map(str, sizes))}")
-    try:
-        dtype = pynrrd.reader._determine_datatype(header)  # type: ignore[attr-defined]
-    except Exception as exc:
-        if "endian" in str(exc):
-            raise VolumeFormatError(
-                f"{what} header has no 'endian' field, required for type '{header['type']}'"
-            ) from exc
-        raise VolumeFormatError(f"{what}: {exc}") from exc
+    dtype = _dtype(header, what)
     encoding = str(header["encoding"]).lower()
-    if dtype.itemsize > 1 and encoding not in ("ascii", "text", "txt") and "endian" not in header:
+    if dtype.itemsize > 1 and encoding not in _TEXT and "endian" not in header:
         raise VolumeFormatError(
             f"{what} header has no 'endian' field, required for type '{header['type']}'"
+        )
+    if encoding not in ("raw", *_COMPRESSED, *_TEXT):
+        raise VolumeFormatError(
+            f"{what}: encoding '{header['encoding']}' is not supported "
+            "(use raw, gzip, bzip2 or ascii)"
         )
     if "space directions" in header:
         directions = np.asarray(header["space directions"], dtype=float)
@@ -142,48 +171,214 @@ def _validate_header(header: Mapping[str, Any], what: str) -> None:
             )
 
 
-def read_nrrd(source: Source) -> tuple[np.ndarray, dict[str, Any]]:
+def _dtype(header: Mapping[str, Any], what: str) -> np.dtype:
+    try:
+        return pynrrd.reader._determine_datatype(header)  # type: ignore[attr-defined]
+    except Exception as exc:
+        if "endian" in str(exc):
+            raise VolumeFormatError(
+                f"{what} header has no 'endian' field, required for type '{header['type']}'"
+            ) from exc
+        raise VolumeFormatError(f"{what}: {exc}") from exc
+
+
+def _declared_bytes(header: Mapping[str, Any], what: str, max_bytes: int | None) -> int:
+    """Bytes of voxel data the header declares, refused above ``max_bytes``."""
+    count = 1
+    for s in header["sizes"]:
+        count *= int(s)  # Python ints: no overflow for absurd sizes
+    declared = count * _dtype(header, what).itemsize
+    check_declared_size(declared, max_bytes, what)
+    return declared
+
+
+def read_nrrd(
+    source: Source, max_bytes: int | None = DEFAULT_MAX_VOLUME_SIZE
+) -> tuple[np.ndarray, dict[str, Any]]:
     """Read any NRRD into (array in C order, i.e. slowest axis first, parsed header).
 
-    The array has native byte order and the file's dtype. Raises VolumeFormatError. Raw data
+    The array has native byte order and the file's dtype. Raises VolumeFormatError, also when
+    the header declares more than ``max_bytes`` of voxel data (checked before anything is
+    allocated; None: no limit) or a detached data file outside the header's folder. Raw data
     in a bytes-like source is used in place (no copy): pass a ``bytearray`` to get a
     writable array.
     """
     what = _describe(source)
     if isinstance(source, (bytes, bytearray, memoryview)):
-        fast = _read_raw_in_place(source, what)
+        fast = _read_raw_in_place(source, what, max_bytes)
         if fast is not None:
             return fast
     fh, filename = _open(source)
     try:
-        header = _read_header(fh, what)
-        if filename is None and ("data file" in header or "datafile" in header):
+        header, listed = _read_header(fh, what)
+        declared = _declared_bytes(header, what, max_bytes)
+        names = _data_file_names(header, listed, what)
+        if names and filename is None:
             raise VolumeFormatError(
                 f"{what} has a detached header ('data file'); load it from a file path instead"
             )
-        try:
-            data = pynrrd.read_data(header, fh, filename, index_order="C")
-        except pynrrd.NRRDError as exc:
-            if "Size of the data" in str(exc):
-                raise VolumeFormatError(_size_mismatch(header, what, str(exc))) from exc
-            raise VolumeFormatError(f"{what}: {exc}") from exc
-        except (OSError, EOFError, ValueError, zlib.error) as exc:
-            raise VolumeFormatError(f"{what}: cannot read the voxel data: {exc}") from exc
+        folder = os.path.dirname(os.path.abspath(filename)) if filename else ""
+        paths = [confined_path(folder, name, what) for name in names]
+        raw = np.empty(declared, dtype=np.uint8)  # pages are only touched as data arrives
+        buffer = memoryview(raw)
+        if not paths:
+            _read_piece(fh, header, buffer, what)
+        else:
+            per_file = declared // len(paths)
+            for n, path in enumerate(paths):
+                with open(path, "rb") as part:
+                    _read_piece(part, header, buffer[n * per_file : (n + 1) * per_file], what)
+    except OSError as exc:
+        raise VolumeFormatError(
+            f"{what}: cannot read the voxel data: {exc.strerror or exc}"
+        ) from exc
     finally:
         fh.close()
+    sizes = [int(s) for s in header["sizes"]]
+    data = raw.view(_dtype(header, what)).reshape(sizes[::-1])
     if data.dtype.byteorder not in ("=", "|"):
         data = data.astype(data.dtype.newbyteorder("="))
     return data, dict(header)
 
 
-def _read_header(fh: io.BufferedIOBase, what: str) -> dict[str, Any]:
-    _check_header_lines(fh, what)
+def _data_file_names(header: Mapping[str, Any], listed: list[str], what: str) -> list[str]:
+    """The detached data files a header names, in order (empty: the data is attached).
+
+    Handles the three forms of NRRD's ``data file``: one name; ``LIST [subdim]`` with the names
+    on the lines after the header; and ``<format> <min> <max> <step> [subdim]`` with a
+    printf-style ``%d`` in the format. Each file holds one slab of the first ``subdim`` axes,
+    so the number of files is fixed by ``sizes`` and checked before any name is made.
+    """
+    spec = header.get("data file", header.get("datafile"))
+    if spec is None:
+        return []
+    text = str(spec).strip()
+    parts = text.split()
+    if parts and parts[0] == "LIST":
+        extra = parts[1:]
+    elif len(parts) in (4, 5) and "%" in parts[0]:
+        extra = parts[4:]
+    else:
+        return [text]  # one file, whose name may contain spaces
+    dim = int(header["dimension"])
+    sizes = [int(s) for s in header["sizes"]]
     try:
-        header = pynrrd.read_header(fh)
+        subdim = int(extra[0]) if extra else dim - 1
+    except ValueError:
+        raise VolumeFormatError(
+            f"{what}: 'data file' subdimension {extra[0]!r} is not a number"
+        ) from None
+    if not 1 <= subdim <= dim:
+        raise VolumeFormatError(f"{what}: 'data file' subdimension must be 1..{dim}, not {subdim}")
+    expected = 1
+    for s in sizes[subdim:]:
+        expected *= s
+    if expected > _MAX_LISTED_FILES:
+        raise VolumeFormatError(f"{what} needs {expected} data files; at most {_MAX_LISTED_FILES}")
+    names = listed if parts[0] == "LIST" else _printf_names(parts, expected, what)
+    if len(names) != expected:
+        raise VolumeFormatError(
+            f"{what} names {len(names)} data files; 'sizes' and a subdimension of {subdim} "
+            f"need {expected}"
+        )
+    return names
+
+
+_PRINTF = re.compile(r"[^%]*%0?\d{0,2}d[^%]*")
+
+
+def _printf_names(parts: list[str], expected: int, what: str) -> list[str]:
+    fmt = parts[0]
+    if not _PRINTF.fullmatch(fmt):
+        raise VolumeFormatError(
+            f"{what}: 'data file' format {fmt!r} must hold exactly one %d (width up to 99)"
+        )
+    try:
+        first, last, step = (int(p) for p in parts[1:4])
+    except ValueError:
+        raise VolumeFormatError(f"{what}: 'data file' needs integer <min> <max> <step>") from None
+    if step == 0 or (last - first) * step < 0:
+        raise VolumeFormatError(
+            f"{what}: 'data file' range {first}..{last} step {step} is empty or endless"
+        )
+    count = (last - first) // step + 1
+    if count != expected:
+        raise VolumeFormatError(
+            f"{what} names {count} data files ({first}..{last} step {step}); 'sizes' needs "
+            f"{expected}"
+        )
+    return [fmt % i for i in range(first, last + (1 if step > 0 else -1), step)]
+
+
+def _read_header(fh: io.BufferedIOBase, what: str) -> tuple[dict[str, Any], list[str]]:
+    lines, listed = _read_header_lines(fh, what)
+    try:
+        header = pynrrd.read_header(lines)
     except Exception as exc:
         raise VolumeFormatError(f"{what} has an invalid header: {exc}") from exc
     _validate_header(header, what)
-    return header
+    return header, listed
+
+
+def _skip_lines(fh: io.BufferedIOBase, count: int, what: str) -> None:
+    for _ in range(count):
+        while True:
+            raw = fh.readline(1 << 16)
+            if not raw:
+                raise VolumeFormatError(f"{what}: 'line skip: {count}' runs past the end")
+            if raw.endswith(b"\n"):
+                break
+
+
+def _read_piece(
+    fh: io.BufferedIOBase, header: Mapping[str, Any], out: memoryview, what: str
+) -> None:
+    """Fill ``out`` with one file's (or the attached) voxel bytes: skips, then the encoding."""
+    encoding = str(header["encoding"]).lower()
+    line_skip = int(header.get("line skip", header.get("lineskip", 0)))
+    byte_skip = int(header.get("byte skip", header.get("byteskip", 0)))
+    if line_skip < 0 or byte_skip < -1:
+        raise VolumeFormatError(f"{what}: 'line skip' and 'byte skip' cannot be negative")
+    if byte_skip == -1 and encoding != "raw":
+        raise VolumeFormatError(f"{what}: 'byte skip: -1' is only allowed with raw encoding")
+    _skip_lines(fh, line_skip, what)
+    if encoding in _COMPRESSED:
+        inflate_into(fh.read, encoding, out, what, skip=byte_skip)
+        return
+    if byte_skip == -1:
+        if remaining_bytes(fh) < len(out):
+            raise VolumeFormatError(
+                _size_mismatch(header, what, f"fewer than {len(out)} data bytes")
+            )
+        fh.seek(-len(out), os.SEEK_END)
+    elif byte_skip:
+        fh.seek(byte_skip, os.SEEK_CUR)
+    if encoding in _TEXT:
+        _read_text(fh, header, out, what)
+        return
+    got = read_exactly(fh, out)
+    extra = 0 if byte_skip == -1 else remaining_bytes(fh)
+    if got != len(out) or extra:
+        detail = f"{got + extra} data bytes, {len(out)} expected"
+        raise VolumeFormatError(_size_mismatch(header, what, detail))
+
+
+def _read_text(
+    fh: io.BufferedIOBase, header: Mapping[str, Any], out: memoryview, what: str
+) -> None:
+    dtype = _dtype(header, what)
+    count = len(out) // dtype.itemsize
+    available = remaining_bytes(fh)
+    if available < 2 * count - 1:  # a digit per value and a space between values, at least
+        raise VolumeFormatError(
+            _size_mismatch(header, what, f"{available} bytes of text cannot hold {count} values")
+        )
+    text = fh.read()
+    values = np.fromstring(text, dtype=dtype, count=count, sep=" ")  # noqa: NPY201
+    if values.size != count:
+        detail = f"{values.size} values read, {count} expected"
+        raise VolumeFormatError(_size_mismatch(header, what, detail))
+    np.frombuffer(out, dtype=dtype)[:] = values
 
 
 def _size_mismatch(header: Mapping[str, Any], what: str, detail: str) -> str:
@@ -199,7 +394,7 @@ _HEADER_END = re.compile(rb"\r?\n\r?\n")
 
 
 def _read_raw_in_place(
-    source: bytes | bytearray | memoryview, what: str
+    source: bytes | bytearray | memoryview, what: str, max_bytes: int | None
 ) -> tuple[np.ndarray, dict] | None:
     """Attached raw data: parse the header, then view the voxels where they lie.
 
@@ -209,18 +404,19 @@ def _read_raw_in_place(
     end = _HEADER_END.search(buffer[: 1 << 20].tobytes())
     if end is None:
         return None
-    header = _read_header(io.BytesIO(buffer[: end.end()].tobytes()), what)
+    header, _ = _read_header(io.BytesIO(buffer[: end.end()].tobytes()), what)
     if str(header["encoding"]).lower() != "raw" or any(
         key in header for key in ("data file", "datafile", "line skip", "byte skip")
     ):
         return None
-    dtype = pynrrd.reader._determine_datatype(header)  # type: ignore[attr-defined]
+    dtype = _dtype(header, what)
     sizes = [int(s) for s in header["sizes"]]
-    count = int(np.prod(sizes))
+    declared = _declared_bytes(header, what, max_bytes)
     available = len(buffer) - end.end()
-    if available != count * dtype.itemsize:
-        detail = f"{available} data bytes, {count * dtype.itemsize} expected"
+    if available != declared:
+        detail = f"{available} data bytes, {declared} expected"
         raise VolumeFormatError(_size_mismatch(header, what, detail))
+    count = declared // dtype.itemsize
     data = np.frombuffer(buffer, dtype=dtype, count=count, offset=end.end()).reshape(sizes[::-1])
     if data.dtype.byteorder not in ("=", "|"):
         data = data.astype(data.dtype.newbyteorder("="))
@@ -298,10 +494,18 @@ def _name_from(source: Source, default: str) -> str:
     return os.path.splitext(base)[0] or default
 
 
-def read_volume(source: Source, labelmap: bool = False, name: str | None = None) -> ScalarVolume:
-    """Read a 3-D NRRD into a ScalarVolume (or LabelMapVolume with ``labelmap``), geometry in RAS."""
+def read_volume(
+    source: Source,
+    labelmap: bool = False,
+    name: str | None = None,
+    max_bytes: int | None = DEFAULT_MAX_VOLUME_SIZE,
+) -> ScalarVolume:
+    """Read a 3-D NRRD into a ScalarVolume (or LabelMapVolume with ``labelmap``), geometry in RAS.
+
+    ``max_bytes``: the most voxel data the file may declare (see ``read_nrrd``).
+    """
     what = _describe(source)
-    data, header = read_nrrd(source)
+    data, header = read_nrrd(source, max_bytes)
     if data.ndim == 4:
         vec = _vector_axis(header)
         if vec is not None and int(header["sizes"][vec]) == 1:
@@ -349,10 +553,12 @@ def displacement_from_nrrd(
     return np.ascontiguousarray(vectors), ijk_to_ras_from_header(header, what)
 
 
-def read_displacement_field(source: Source, name: str | None = None) -> GridTransform:
+def read_displacement_field(
+    source: Source, name: str | None = None, max_bytes: int | None = DEFAULT_MAX_VOLUME_SIZE
+) -> GridTransform:
     """Read a 4-D vector NRRD (ITK displacement field, LPS vectors) into a GridTransform."""
     what = _describe(source)
-    data, header = read_nrrd(source)
+    data, header = read_nrrd(source, max_bytes)
     vectors, ijk_to_ras = displacement_from_nrrd(data, header, what)
     return GridTransform(vectors, ijk_to_ras, name=name or _name_from(source, "GridTransform"))
 

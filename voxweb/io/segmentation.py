@@ -17,6 +17,7 @@ import numpy as np
 
 from voxweb.io import nrrd as nrrd_io
 from voxweb.io.errors import SegmentationFormatError, VolumeFormatError
+from voxweb.io.limits import DEFAULT_MAX_VOLUME_SIZE
 from voxweb.scene.nodes import (
     ColorEntry,
     ColorTable,
@@ -48,15 +49,22 @@ def _parse_tags(text: str) -> dict[str, str]:
     return tags
 
 
-def read_segmentation(source: str | os.PathLike | bytes, name: str | None = None) -> Segmentation:
-    """Read a ``.seg.nrrd`` (or any integer label-map NRRD) into a Segmentation node."""
+def read_segmentation(
+    source: str | os.PathLike | bytes,
+    name: str | None = None,
+    max_bytes: int | None = DEFAULT_MAX_VOLUME_SIZE,
+) -> Segmentation:
+    """Read a ``.seg.nrrd`` (or any integer label-map NRRD) into a Segmentation node.
+
+    ``max_bytes``: the most voxel data the file may declare (see ``nrrd.read_nrrd``).
+    """
     what = (
         "segmentation data"
         if isinstance(source, (bytes, bytearray, memoryview))
         else f"segmentation file {os.fspath(source)!r}"
     )
     try:
-        data, header = nrrd_io.read_nrrd(source)
+        data, header = nrrd_io.read_nrrd(source, max_bytes)
         ijk_to_ras = nrrd_io.ijk_to_ras_from_header(header, what)
     except VolumeFormatError as exc:
         raise SegmentationFormatError(str(exc)) from exc

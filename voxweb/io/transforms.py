@@ -17,6 +17,7 @@ import numpy as np
 from voxweb.io import nifti as nifti_io
 from voxweb.io import nrrd as nrrd_io
 from voxweb.io.errors import TransformFormatError, UnsupportedFileTypeError, VolumeFormatError
+from voxweb.io.limits import DEFAULT_MAX_VOLUME_SIZE
 from voxweb.scene import geometry
 from voxweb.scene.nodes import GridTransform, LinearTransform, TransformNode
 
@@ -212,8 +213,15 @@ def _ext(path: str) -> str:
     return os.path.splitext(lower)[1]
 
 
-def read_transform(path: str | os.PathLike, name: str | None = None) -> TransformNode:
-    """Read any supported transform file: ITK text -> linear; NRRD/NIfTI vector image -> grid."""
+def read_transform(
+    path: str | os.PathLike,
+    name: str | None = None,
+    max_bytes: int | None = DEFAULT_MAX_VOLUME_SIZE,
+) -> TransformNode:
+    """Read any supported transform file: ITK text -> linear; NRRD/NIfTI vector image -> grid.
+
+    ``max_bytes``: the most voxel data a displacement field may declare (None: no limit).
+    """
     target = os.fspath(path)
     ext = _ext(target)
     try:
@@ -221,11 +229,11 @@ def read_transform(path: str | os.PathLike, name: str | None = None) -> Transfor
             return read_linear_transform(target, name)
         if ext in (".nrrd", ".nhdr"):
             return nrrd_io.read_displacement_field(
-                target, name or _name_from(target, "GridTransform")
+                target, name or _name_from(target, "GridTransform"), max_bytes
             )
         if ext in (".nii", ".nii.gz"):
             return nifti_io.read_displacement_field(
-                target, name or _name_from(target, "GridTransform")
+                target, name or _name_from(target, "GridTransform"), max_bytes
             )
     except VolumeFormatError as exc:
         raise TransformFormatError(str(exc)) from exc

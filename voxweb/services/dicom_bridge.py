@@ -52,7 +52,7 @@ def load_series(
     workspace: Workspace, db: DicomDatabase, study_uid: str, series_uid: str, show: bool = True
 ) -> ScalarVolume:
     """Add the stored series to the scene as a volume (and show it)."""
-    volume = _series_volume(db, study_uid, series_uid)
+    volume = _series_volume(db, study_uid, series_uid, workspace.max_volume_size)
     with workspace.scene.lock:
         workspace.scene.add(volume)
         if show:

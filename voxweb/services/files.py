@@ -105,17 +105,18 @@ def open_for_reading(path: str | os.PathLike[str], roots: Sequence[Path]) -> Ite
         if header is None:
             _reader_link(fd, reader)
         else:
-            name, value, start, end = header
+            # A detached NRRD header: its data file must lie inside the roots too, and the
+            # reader reaches header and data through a descriptor of the header's folder
+            # (/proc/self/fd/N/name), so a folder swapped after the check leads nowhere.
+            # io.nrrd keeps every data file inside that folder, in all 'data file' forms.
+            _, value, _, _ = header
             data_path = Path(value) if os.path.isabs(value) else resolved.parent / value
-            data_resolved = confine(data_path, roots)
-            data_fd = _open_file(data_resolved, real_roots, str(data_path))
-            fds.append(data_fd)
-            data_reader = folder / ("data-" + data_resolved.name)
-            _reader_link(data_fd, data_reader)
-            # The copy names the opened data file; the header on disk is left as it is.
-            text_bytes = os.pread(fd, _NRRD_HEADER_MAX, 0)
-            fixed = text_bytes[:start] + name + b": " + os.fsencode(data_reader) + text_bytes[end:]
-            _write_new(reader, fixed)
+            if value.split()[:1] != ["LIST"] and "%" not in value:
+                confine(data_path, roots)
+            folder_fd = _open_folder(resolved, real_roots, text)
+            fds.append(folder_fd)
+            on_proc = _PROC_FD.is_dir()
+            reader = _PROC_FD / str(folder_fd) / resolved.name if on_proc else resolved
         try:
             yield OpenedFile(resolved, reader)
         except Exception as exc:
@@ -254,11 +255,6 @@ def _detached_nrrd_header(fd: int) -> tuple[bytes, str, int, int] | None:
     if match is None:
         return None
     return match.group(1), os.fsdecode(match.group(2)), match.start(), match.end()
-
-
-def _write_new(path: Path, data: bytes) -> None:
-    with path.open("xb") as out:
-        out.write(data)
 
 
 def _install(source: Path, name: str, dir_fd: int) -> None:

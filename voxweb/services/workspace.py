@@ -23,6 +23,7 @@ from voxweb.datadir import make_private_dirs
 from voxweb.io import load as load_io
 from voxweb.io import nrrd as nrrd_io
 from voxweb.io import sampledata
+from voxweb.io.limits import DEFAULT_MAX_VOLUME_SIZE
 from voxweb.scene import (
     LabelMapVolume,
     Layout,
@@ -65,6 +66,8 @@ class Workspace:
     sample_download: bool = True
     #: Show the first volume of an empty scene in the 3-D views (``--no-auto-volume-rendering``).
     auto_volume_rendering: bool = True
+    #: Most voxel bytes a loaded volume may declare (``--max-volume-size``).
+    max_volume_size: int = DEFAULT_MAX_VOLUME_SIZE
     storage: dict[str, StorageRecord] = field(default_factory=dict)
 
     # --- selection -----------------------------------------------------------------------
@@ -108,7 +111,7 @@ class Workspace:
     ) -> list[Node]:
         """Read a file (already vetted by the caller) and add what it holds to the scene."""
         props = {k: str(v) for k, v in (properties or {}).items()}
-        nodes = load_io.load_file(path, filetype, props)
+        nodes = load_io.load_file(path, filetype, props, self.max_volume_size)
         return self._add_loaded(nodes, StorageRecord(Path(path), filetype, props), show)
 
     def load_client_file(
@@ -117,7 +120,7 @@ class Workspace:
         """Read a client's file from inside the file roots (opened race-free) into the scene."""
         props = {k: str(v) for k, v in (properties or {}).items()}
         with open_for_reading(path, self.file_roots) as opened:
-            nodes = load_io.load_file(opened.reader, filetype, props)
+            nodes = load_io.load_file(opened.reader, filetype, props, self.max_volume_size)
         record = StorageRecord(opened.path, filetype, props, confined=True)
         return self._add_loaded(nodes, record, show=True)
 
@@ -182,9 +185,13 @@ class Workspace:
                 continue
             if record.confined:
                 with open_for_reading(record.path, self.file_roots) as opened:
-                    fresh = load_io.load_file(opened.reader, record.filetype, record.properties)
+                    fresh = load_io.load_file(
+                        opened.reader, record.filetype, record.properties, self.max_volume_size
+                    )
             else:
-                fresh = load_io.load_file(record.path, record.filetype, record.properties)
+                fresh = load_io.load_file(
+                    record.path, record.filetype, record.properties, self.max_volume_size
+                )
             fresh = fresh[0]
             with self.scene.lock:
                 _copy_content(fresh, node)
@@ -231,7 +238,7 @@ class Workspace:
 
         The NRRD is fully parsed before the scene is touched, so bad input changes nothing.
         """
-        parsed = nrrd_io.read_volume(data)
+        parsed = nrrd_io.read_volume(data, max_bytes=self.max_volume_size)
         pattern = pattern or "vtkMRMLScalarVolumeNode*"
         with self.scene.lock:
             matches = self.scene.find_nodes(pattern)
