@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from voxweb import __version__
-from voxweb.compat.namespace import exec_namespace
 from voxweb.config import Settings
 from voxweb.dicom import DicomDatabase
 from voxweb.execution import Executor
 from voxweb.logring import LogRing
 from voxweb.render.service import render_service
+from voxweb.scripting.namespace import exec_namespace
 from voxweb.services.dicom_bridge import DicomBridge
 from voxweb.services.fetch import FetchPolicy
 from voxweb.services.workspace import Workspace

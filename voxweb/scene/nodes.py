@@ -139,6 +139,10 @@ class VolumeDisplay:
     visible: bool = True
     opacity: float = 1.0
     interpolate: bool = True
+    # Slicer's display threshold: voxels outside [lower, upper] are transparent when applied
+    apply_threshold: bool = False
+    lower_threshold: float | None = None
+    upper_threshold: float | None = None
 
 
 def auto_window_level(

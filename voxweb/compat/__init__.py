@@ -1,1 +1,0 @@
-"""Slicer's scripting vocabulary for exec snippets, as adapters over voxweb's own API."""

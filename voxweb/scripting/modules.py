@@ -1,0 +1,146 @@
+"""``slicer.modules.<name>.logic()``: the module logics scripts call, over the workspace.
+
+Each logic is a small class here; ``slicer.modules.<name>`` for a module voxweb does not have
+raises AttributeError naming the modules it has.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from voxweb.scene.nodes import LabelMapVolume, Model
+from voxweb.scripting.registry import unwrap, wrap
+from voxweb.scripting.transformable import harden
+from voxweb.scripting.vtkconvert import arrays_from_polydata
+from voxweb.services.workspace import Workspace
+
+_LOGICS: dict[str, Callable[[Workspace], Any]] = {}
+
+
+def logic(name: str) -> Callable[[type], type]:
+    """Class decorator: ``slicer.modules.<name>.logic()`` returns an instance."""
+
+    def register(cls: type) -> type:
+        _LOGICS[name] = cls
+        return cls
+
+    return register
+
+
+class _Logic:
+    def __init__(self, workspace: Workspace) -> None:
+        self._workspace = workspace
+        self._scene = workspace.scene
+
+    def GetMRMLScene(self) -> Any:  # noqa: N802
+        from voxweb.scripting.mrml_scene import scene_view
+
+        return scene_view(self._scene)
+
+
+@logic("volumes")
+class VolumesLogic(_Logic):
+    def CloneVolume(self, *args: Any) -> Any:  # noqa: N802
+        """CloneVolume([scene,] volume, name): a deep copy added to the scene."""
+        volume, name = (args[1], args[2]) if len(args) == 3 else (args[0], args[1])
+        source = unwrap(volume)
+        cls = type(source)
+        clone = cls(source.array.copy(), source.ijk_to_ras.copy(), name=str(name))
+        clone.display = type(source.display)(**vars(source.display))
+        with self._scene.lock:
+            self._scene.add(clone)
+        return wrap(clone)
+
+    CloneVolumeGeneric = CloneVolume  # noqa: N815
+
+    def CloneVolumeWithoutImageData(self, scene: Any, volume: Any, name: str) -> Any:  # noqa: N802
+        source = unwrap(volume)
+        clone = type(source)(np.zeros((1, 1, 1), source.array.dtype), source.ijk_to_ras, str(name))
+        with self._scene.lock:
+            self._scene.add(clone)
+        return wrap(clone)
+
+    def CreateAndAddLabelVolume(self, *args: Any) -> Any:  # noqa: N802
+        """CreateAndAddLabelVolume([scene,] volume, name): an empty label map on its grid."""
+        volume, name = (args[1], args[2]) if len(args) == 3 else (args[0], args[1])
+        source = unwrap(volume)
+        label = LabelMapVolume(
+            np.zeros(source.array.shape, dtype=np.int16), source.ijk_to_ras.copy(), str(name)
+        )
+        with self._scene.lock:
+            self._scene.add(label)
+        return wrap(label)
+
+    def CheckForLabelVolumeValidity(self, volume: Any, label: Any) -> str:  # noqa: N802
+        a, b = unwrap(volume), unwrap(label)
+        if a.array.shape != b.array.shape:
+            return "Dimensions do not match"
+        if not np.allclose(a.ijk_to_ras, b.ijk_to_ras):
+            return "Geometry does not match"
+        return ""
+
+
+@logic("models")
+class ModelsLogic(_Logic):
+    def AddModel(self, source: Any, *_: Any) -> Any:  # noqa: N802
+        """AddModel(vtkPolyData or file name): a new model node in the scene."""
+        if isinstance(source, str):
+            return wrap(self._workspace.load_client_file(source, "ModelFile", {})[0])
+        vertices, faces = arrays_from_polydata(source)
+        model = Model(vertices, faces)
+        with self._scene.lock:
+            self._scene.add(model)
+        return wrap(model)
+
+
+@logic("transforms")
+class TransformsLogic(_Logic):
+    def hardenTransform(self, node: Any) -> None:  # noqa: N802
+        harden(node)
+
+    def CreateDisplacementVolumeFromTransform(self, *args: Any) -> Any:  # noqa: N802
+        raise NotImplementedError("voxweb cannot sample a transform into a volume yet")
+
+
+@logic("markups")
+class MarkupsLogic(_Logic):
+    def AddNewFiducialNode(self, name: str = "F", scene: Any = None) -> str:  # noqa: N802
+        from voxweb.scene.nodes import MarkupsFiducial
+
+        node = MarkupsFiducial(str(name))
+        with self._scene.lock:
+            self._scene.add(node)
+        return node.id
+
+    def AddControlPoint(self, r: float, a: float, s: float) -> int:  # noqa: N802
+        selection = self._workspace.selection()
+        node_id = selection.attributes.get("voxweb.activePlaceNodeID")
+        node = self._scene.get_node_by_id(node_id or "")
+        if node is None:
+            node = self._scene.get_node_by_id(self.AddNewFiducialNode())
+            selection.attributes["voxweb.activePlaceNodeID"] = node.id
+        node.add_point([float(r), float(a), float(s)])
+        return len(node.control_points) - 1
+
+
+def modules_namespace(workspace: Workspace) -> types.SimpleNamespace:
+    """``slicer.modules``: one entry per module, each with ``logic()``."""
+
+    class Modules(types.SimpleNamespace):
+        def __getattr__(self, name: str) -> Any:
+            raise AttributeError(
+                f"voxweb has no module {name!r}; it has: {', '.join(sorted(_LOGICS))}"
+            )
+
+    entries = {}
+    for name, factory in _LOGICS.items():
+        instance = factory(workspace)
+        entries[name] = types.SimpleNamespace(logic=lambda i=instance: i, name=name)
+    return Modules(**entries)
+
+
+__all__ = ["logic", "modules_namespace"]
