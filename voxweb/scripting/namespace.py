@@ -26,6 +26,31 @@ from voxweb.scripting.slicer_module import slicer_module
 from voxweb.services.workspace import Workspace
 
 
+# Slicer's script modules a snippet may import, and the voxweb module that provides each
+# (its ``script_module(workspace)`` builds the module object), loaded on first import.
+SCRIPT_MODULES: dict[str, str] = {
+    "sitkUtils": "voxweb.scripting.sitkutils",
+    "SegmentStatistics": "voxweb.scripting.segment_statistics",
+    "vtkSegmentationCorePython": "voxweb.scripting.segmentation_core",
+    "vtkSegmentationCore": "voxweb.scripting.segmentation_core",
+    "ScreenCapture": "voxweb.scripting.screen_capture",
+}
+
+
+def _load_script_module(name: str, workspace: Workspace) -> Any:
+    import importlib
+
+    try:
+        provider = importlib.import_module(SCRIPT_MODULES[name])
+    except ModuleNotFoundError as exc:
+        if exc.name != SCRIPT_MODULES[name]:
+            raise
+        raise ModuleNotFoundError(
+            f"No module named '{name}' (not provided by voxweb yet)"
+        ) from None
+    return provider.script_module(workspace)
+
+
 def exec_namespace(workspace: Workspace, dicom: Any = None) -> dict[str, Any]:
     import vtk  # the real package, as in Slicer (imported here: it takes half a second)
 
@@ -40,6 +65,8 @@ def exec_namespace(workspace: Workspace, dicom: Any = None) -> dict[str, Any]:
     real_import = builtins.__import__
 
     def voxweb_import(name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002
+        if level == 0 and name not in provided and name in SCRIPT_MODULES:
+            provided[name] = _load_script_module(name, workspace)
         if level == 0 and name in provided:
             if "." in name and not fromlist:
                 return provided[name.split(".")[0]]  # "import slicer.util" binds "slicer"
