@@ -25,7 +25,6 @@ from voxweb.scripting.sampledata import sampledata_module
 from voxweb.scripting.slicer_module import slicer_module
 from voxweb.services.workspace import Workspace
 
-
 # Slicer's script modules a snippet may import, and the voxweb module that provides each
 # (its ``script_module(workspace)`` builds the module object), loaded on first import.
 SCRIPT_MODULES: dict[str, str] = {
