@@ -110,6 +110,12 @@ class SliceView(Node):
         self.label_volume_id: str | None = None
         self.label_opacity: float = 1.0
         self.label_outline: bool = False
+        # Thick-slab reconstruction of the layers (Slicer's reslice slab settings): "none",
+        # "mean", "max", "min" or "sum" over ``slab_slices`` planes ``slab_spacing`` pixels
+        # apart along the normal.
+        self.slab_mode: str = "none"
+        self.slab_slices: int = 1
+        self.slab_spacing: float = 1.0
 
     def axes(self) -> np.ndarray:
         """3x3 matrix whose columns are the slice x axis, y axis and normal in RAS."""

@@ -156,7 +156,10 @@ class ApplicationLogic:
         return wrap(self._workspace.selection())
 
     def GetInteractionNode(self) -> Any:  # noqa: N802
-        return None
+        from voxweb.scripting.display import property_view
+        from voxweb.scripting.views import vtkMRMLInteractionNode
+
+        return property_view(self._workspace.selection(), vtkMRMLInteractionNode)
 
     def PropagateVolumeSelection(self, fit: int = 1) -> None:  # noqa: N802
         """Show the selection node's active volume and label map in every slice view."""

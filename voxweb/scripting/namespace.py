@@ -52,6 +52,7 @@ def _load_script_module(name: str, workspace: Workspace) -> Any:
 
 def exec_namespace(workspace: Workspace, dicom: Any = None) -> dict[str, Any]:
     import vtk  # the real package, as in Slicer (imported here: it takes half a second)
+    import vtk.util.numpy_support  # noqa: F401 - Slicer scripts use vtk.util.numpy_support
 
     slicer = slicer_module(workspace)
     provided: dict[str, Any] = {

@@ -44,6 +44,7 @@ def slicer_module(workspace: Workspace) -> types.ModuleType:
         volumes.vtkMRMLLabelMapVolumeDisplayNode,
         views.vtkMRMLSliceCompositeNode,
         views.vtkMRMLSliceLogic,
+        views.vtkMRMLInteractionNode,
     ):
         setattr(module, cls.__name__, cls)
     return module

@@ -99,6 +99,36 @@ class vtkMRMLTransformNode(vtkMRMLTransformableNode):  # noqa: N801
         return self.IsLinear()
 
 
+def _to_world(node: Any) -> np.ndarray:
+    """A transform node's own matrix composed with its parents; identity for None."""
+    if node is None:
+        return np.eye(4)
+    return world_matrix(node) @ node._linear().matrix_to_parent
+
+
+def _between(source: Any, target: Any) -> np.ndarray:
+    return np.linalg.inv(_to_world(target)) @ _to_world(source)
+
+
+def _get_transform_between_nodes(source: Any, target: Any, out: Any) -> Any:
+    """Fill ``out`` (vtkGeneralTransform/vtkTransform) with source -> target (None: world)."""
+    matrix = fill_matrix(None, _between(source, target))
+    out.Identity()
+    out.Concatenate(matrix)
+    return out
+
+
+def _get_matrix_transform_between_nodes(source: Any, target: Any, out: Any = None) -> Any:
+    return fill_matrix(out, _between(source, target))
+
+
+vtkMRMLTransformNode.GetTransformBetweenNodes = staticmethod(_get_transform_between_nodes)
+vtkMRMLTransformNode.GetMatrixTransformBetweenNodes = staticmethod(
+    _get_matrix_transform_between_nodes
+)
+vtkMRMLTransformNode.IsGeneralTransformLinear = staticmethod(lambda transform, out=None: True)
+
+
 @register
 class vtkMRMLLinearTransformNode(vtkMRMLTransformNode):  # noqa: N801
     scene_class = LinearTransform

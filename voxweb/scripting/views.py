@@ -114,6 +114,10 @@ class vtkMRMLSliceNode(vtkMRMLNode):  # noqa: N801
 
     JumpSlice = JumpSliceByOffsetting  # noqa: N815
 
+    def GetXYToRAS(self, out: Any = None) -> Any:  # noqa: N802
+        """Pixel (x right, y up from the bottom-left, as Slicer's XY) -> RAS."""
+        return fill_matrix(out, xy_to_ras(self._view()))
+
     def GetSliceVisible(self) -> bool:  # noqa: N802
         return bool(self._node.visible_in_3d)
 
@@ -235,14 +239,37 @@ class vtkMRMLSliceLogic:  # noqa: N801
         return _Layer(self._view, "label_volume_id")
 
 
+def xy_to_ras(view: SliceView) -> np.ndarray:
+    """Slicer's XYToRAS for the view's pixel grid (square pixels, as voxweb renders)."""
+    w, h = int(view.dimensions[0]), int(view.dimensions[1])
+    spacing = max(float(view.field_of_view[0]) / w, float(view.field_of_view[1]) / h)
+    xy_to_slice = np.array(
+        [[spacing, 0, 0, -w / 2 * spacing], [0, spacing, 0, -h / 2 * spacing], [0, 0, 1, 0],
+         [0, 0, 0, 1]]
+    )  # fmt: skip
+    return view.slice_to_ras() @ xy_to_slice
+
+
 class _Layer:
+    """A slice layer logic: which volume it shows, and a reslice that extracts its slice."""
+
     def __init__(self, view: SliceView, field: str) -> None:
         self._view, self._field = view, field
 
-    def GetVolumeNode(self) -> Any:  # noqa: N802
+    def _volume(self) -> Any:
         scene = self._view.scene
         node_id = getattr(self._view, self._field)
-        return None if scene is None or not node_id else wrap(scene.get_node_by_id(node_id))
+        return None if scene is None or not node_id else scene.get_node_by_id(node_id)
+
+    def GetVolumeNode(self) -> Any:  # noqa: N802
+        return wrap(self._volume())
+
+    def GetReslice(self) -> Any:  # noqa: N802
+        """A real vtkImageReslice that extracts this view's slice from the layer's volume
+        (pixels as in GetXYToRAS); its slab settings are the view's thick-slab settings."""
+        from voxweb.scripting.reslice import slice_reslice
+
+        return slice_reslice(self._view, self._volume())
 
 
 @register
@@ -334,3 +361,41 @@ __all__ = [
     "vtkMRMLSliceNode",
     "vtkMRMLViewNode",
 ]
+
+
+class vtkMRMLInteractionNode(PropertyView):  # noqa: N801
+    """The mouse mode singleton. Headless there is no mouse: the mode is only remembered."""
+
+    slicer_class = "vtkMRMLInteractionNode"
+    slicer_classes = ("vtkMRMLInteractionNode", "vtkMRMLNode")
+    Place = 1
+    ViewTransform = 2
+    Select = 4
+    AdjustWindowLevel = 5
+    User = 6
+
+    def GetID(self) -> str:  # noqa: N802
+        return "vtkMRMLInteractionNodeSingleton"
+
+    def GetCurrentInteractionMode(self) -> int:  # noqa: N802
+        return int(self._extra.get("mode", self.ViewTransform))
+
+    def SetCurrentInteractionMode(self, mode: int) -> None:  # noqa: N802
+        self._extra["mode"] = int(mode)
+
+    def SwitchToViewTransformMode(self) -> None:  # noqa: N802
+        self.SetCurrentInteractionMode(self.ViewTransform)
+
+    def SwitchToSinglePlaceMode(self) -> None:  # noqa: N802
+        self.SetCurrentInteractionMode(self.Place)
+        self._extra["persistent"] = False
+
+    def SwitchToPersistentPlaceMode(self) -> None:  # noqa: N802
+        self.SetCurrentInteractionMode(self.Place)
+        self._extra["persistent"] = True
+
+    def SetPlaceModePersistence(self, on: Any) -> None:  # noqa: N802
+        self._extra["persistent"] = bool(on)
+
+    def GetPlaceModePersistence(self) -> bool:  # noqa: N802
+        return bool(self._extra.get("persistent", False))
