@@ -217,3 +217,48 @@ __execResult = calls
     )
     assert result and all(c == ["Ramp", "ModifiedEvent"] for c in result)
     assert len(result) <= 4
+
+
+def test_reslice_extracts_the_slice_and_slab_modes_render(server):
+    run(server, "setSliceViewerLayers(background=getNode('Ramp'), fit=True)")
+    run(server, "getNode('Ramp').GetDisplayNode().SetWindowLevel(400, 200)")
+    run(server, "getNode('vtkMRMLSliceNodeRed').SetSliceOffset(7.5)")
+    single = slice_image(server)
+    result = run(
+        server,
+        """
+sliceNode = slicer.mrmlScene.GetNodeByID("vtkMRMLSliceNodeRed")
+logic = slicer.app.applicationLogic().GetSliceLogic(sliceNode)
+reslice = logic.GetBackgroundLayer().GetReslice()
+reslice.Update()
+image = vtk.vtkImageData(); image.DeepCopy(reslice.GetOutput())
+values = vtk.util.numpy_support.vtk_to_numpy(image.GetPointData().GetScalars())
+xy = vtk.vtkMatrix4x4(); sliceNode.GetXYToRAS(xy)
+centre = xy.MultiplyPoint([image.GetDimensions()[0] / 2, image.GetDimensions()[1] / 2, 0, 1])
+__execResult = {"dims": image.GetDimensions(), "max": float(values.max()), "centre": centre[:3]}
+""",
+    )
+    w, h, _ = result["dims"]
+    assert (w, h) == (256, 256)
+    # The axial plane at offset 7.5 crosses voxel k=7 or 8 of the ramp (k*20 + j*3 + i).
+    assert 7 * 20 + 19 * 3 + 23 <= result["max"] <= 8 * 20 + 19 * 3 + 23
+    assert abs(result["centre"][2] - 7.5) < 1e-6
+    run(
+        server,
+        """
+reslice = slicer.app.layoutManager().sliceWidget("Red").sliceLogic().GetBackgroundLayer().GetReslice()
+reslice.SetSlabModeToMax()
+reslice.SetSlabNumberOfSlices(600)
+reslice.SetSlabSliceSpacingFraction(0.5)
+getNode("vtkMRMLSliceNodeRed").Modified()
+""",
+    )
+    mip = slice_image(server)
+    # Values grow with k: the maximum over all slices is brighter than slice 7 wherever the
+    # volume is, and the same outside it.
+    inside = single.sum(axis=2) > 0
+    assert mip[inside].mean() > single[inside].mean() + 30
+    leaked = (mip[~inside] > 0).any(axis=-1).sum()
+    assert leaked <= 2 * 256  # at most the one-pixel rim where the two samplers round apart
+    run(server, "getNode('vtkMRMLSliceNodeRed')._node.slab_mode = 'none'")
+    assert np.array_equal(slice_image(server), single)

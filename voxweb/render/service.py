@@ -283,6 +283,13 @@ class RenderService:
                     opacity=layer.opacity,
                 )
             layers.label = replace(layer, outline=bool(view.label_outline))
+        if view.slab_mode != "none":  # thick slab (set by scripts through the reslice)
+            slab = (view.slab_mode, int(view.slab_slices), float(view.slab_spacing))
+            if layers.background is not None:
+                layers.background = replace(layers.background, slab=slab)
+            if layers.foreground is not None:
+                layers.foreground = replace(layers.foreground, slab=slab)
+            signature.append(("slab", slab))
         for name, node, layer in (
             ("bg", bg, layers.background),
             ("fg", fg, layers.foreground),

@@ -73,6 +73,7 @@ class Layer:
     opacity: float = 1.0
     colors: np.ndarray | None = None
     outline: bool = False
+    slab: tuple[str, int, float] | None = None  # (mode, planes, spacing fraction): render/slab.py
 
     @property
     def is_label(self) -> bool:
@@ -178,6 +179,10 @@ def _slab(array: np.ndarray, axis: int, index: int) -> np.ndarray:
 def reslice_layer(layer: Layer, geometry: SliceGeometry, alpha: bool = True) -> Image.Image:
     """A layer on the view plane: ``LA`` (grey + coverage) for scalars, ``RGBA`` for labels;
     ``L`` for scalars when ``alpha`` is False (outside the volume is then just black)."""
+    if layer.slab is not None and not layer.is_label:
+        from voxweb.render.slab import slab_layer
+
+        return slab_layer(layer, geometry, alpha)
     m = _plane_in_ijk(layer, geometry)
     axis = _aligned_axis(m)
     if axis is not None:
