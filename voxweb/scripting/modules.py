@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from voxweb.scene.nodes import LabelMapVolume, Model
+from voxweb.scene.nodes import GridTransform, LabelMapVolume, LinearTransform, Model, ScalarVolume
 from voxweb.scripting.registry import unwrap, wrap
 from voxweb.scripting.transformable import harden
 from voxweb.scripting.vtkconvert import arrays_from_polydata
@@ -102,8 +102,70 @@ class TransformsLogic(_Logic):
     def hardenTransform(self, node: Any) -> None:  # noqa: N802
         harden(node)
 
-    def CreateDisplacementVolumeFromTransform(self, *args: Any) -> Any:  # noqa: N802
-        raise NotImplementedError("voxweb cannot sample a transform into a volume yet")
+    def _displacement(
+        self, transform: Any, reference: Any, to_world: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Displacement (k, j, i, 3) in RAS mm on the reference volume's grid, of the
+        transform to world (or to its parent)."""
+        from voxweb.scripting.transformable import world_matrix
+
+        node = unwrap(transform)
+        if not isinstance(node, LinearTransform):
+            raise NotImplementedError("voxweb samples linear transforms only")
+        grid = unwrap(reference)
+        matrix = (world_matrix(node) if to_world else np.eye(4)) @ node.matrix_to_parent
+        k, j, i = grid.array.shape
+        ijk = np.indices((i, j, k), dtype=np.float32).transpose(3, 2, 1, 0)  # (k, j, i, 3)
+        ras = ijk @ grid.ijk_to_ras[:3, :3].T.astype(np.float32) + grid.ijk_to_ras[:3, 3]
+        moved = ras @ matrix[:3, :3].T.astype(np.float32) + matrix[:3, 3]
+        return (moved - ras).astype(np.float32), grid.ijk_to_ras.copy()
+
+    def CreateDisplacementVolumeFromTransform(  # noqa: N802
+        self, transform: Any, reference: Any = None, magnitude: bool = True, output: Any = None
+    ) -> Any:
+        """A scalar volume of displacement magnitude (mm) on the reference grid."""
+        if not magnitude:
+            raise NotImplementedError(
+                "voxweb volumes have one component: use magnitude=True (vector volumes are "
+                "not supported)"
+            )
+        if reference is None:
+            raise ValueError("voxweb needs a reference volume to sample the transform on")
+        field, ijk_to_ras = self._displacement(transform, reference)
+        values = np.linalg.norm(field, axis=3).astype(np.float32)
+        if output is not None:
+            target = unwrap(output)
+            with self._scene.lock:
+                target.set_array(values, ijk_to_ras)
+            return output
+        volume = ScalarVolume(values, ijk_to_ras, name=f"{unwrap(transform).name} displacement")
+        volume.display.color_table = "ColdToHotRainbow"
+        with self._scene.lock:
+            self._scene.add(volume)
+        return wrap(volume)
+
+    def ConvertToGridTransform(self, transform: Any, reference: Any = None) -> bool:  # noqa: N802
+        """Replace a linear transform by the grid transform sampled on the reference grid.
+
+        voxweb's linear and grid transforms are different node classes: the grid takes the
+        linear node's place (name, parent, children) under a new ID.
+        """
+        if reference is None:
+            raise ValueError("voxweb needs a reference volume to sample the transform on")
+        node = unwrap(transform)
+        field, ijk_to_ras = self._displacement(transform, reference, to_world=False)
+        grid = GridTransform(field, ijk_to_ras, name=node.name, from_parent=False)
+        scene = self._scene
+        with scene.lock:
+            parent = node.parent_transform_id
+            children = [n for n in scene if getattr(n, "parent_transform_id", None) == node.id]
+            scene.add(grid)
+            for child in children:
+                scene.set_parent_transform(child, grid.id)
+            self._workspace.remove([node])
+            if parent:
+                scene.set_parent_transform(grid, parent)
+        return True
 
 
 @logic("markups")

@@ -216,7 +216,7 @@ class vtkMRMLNode:  # noqa: N801 - Slicer's class names are the API
         return self.GetStorageNode() is not None
 
 
-_EVENT_NAMES = {MODIFIED_EVENT: "ModifiedEvent"}
+_EVENT_NAMES = {MODIFIED_EVENT: "ModifiedEvent", 15000: "TransformModifiedEvent"}
 _IDENTITY = {"id", "name", "scene", "mtime", "_ready", "singleton_tag"}
 
 

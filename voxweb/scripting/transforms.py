@@ -16,6 +16,8 @@ from voxweb.scripting.registry import register
 from voxweb.scripting.transformable import vtkMRMLTransformableNode, world_matrix
 from voxweb.scripting.vtkconvert import fill_matrix, matrix_array
 
+TRANSFORM_MODIFIED_EVENT = 15000  # vtkMRMLTransformableNode::TransformModifiedEvent
+
 
 def _vtk_transform(matrix: np.ndarray) -> Any:
     from vtkmodules.vtkCommonTransforms import vtkTransform
@@ -28,6 +30,7 @@ def _vtk_transform(matrix: np.ndarray) -> Any:
 @register
 class vtkMRMLTransformNode(vtkMRMLTransformableNode):  # noqa: N801
     scene_class = LinearTransform
+    TransformModifiedEvent = TRANSFORM_MODIFIED_EVENT
 
     def _linear(self) -> LinearTransform:
         node = self._node
@@ -44,11 +47,15 @@ class vtkMRMLTransformNode(vtkMRMLTransformableNode):  # noqa: N801
     def SetMatrixTransformToParent(self, matrix: Any) -> None:  # noqa: N802
         self._linear().matrix_to_parent = matrix_array(matrix)
 
+    SetAndObserveMatrixTransformToParent = SetMatrixTransformToParent  # noqa: N815
+
     def GetMatrixTransformFromParent(self, out: Any = None) -> Any:  # noqa: N802
         return fill_matrix(out, np.linalg.inv(self._linear().matrix_to_parent))
 
     def SetMatrixTransformFromParent(self, matrix: Any) -> None:  # noqa: N802
         self._linear().matrix_to_parent = np.linalg.inv(matrix_array(matrix))
+
+    SetAndObserveMatrixTransformFromParent = SetMatrixTransformFromParent  # noqa: N815
 
     def GetMatrixTransformToWorld(self, out: Any = None) -> Any:  # noqa: N802
         return fill_matrix(out, world_matrix(self) @ self._linear().matrix_to_parent)

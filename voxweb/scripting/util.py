@@ -194,6 +194,20 @@ def util_module(workspace: Workspace) -> types.ModuleType:
             matrix = np.linalg.inv(world_matrix(node)) @ matrix
         node.matrix_to_parent = matrix
 
+    def vtkMatrixFromArray(narray: Any) -> Any:  # noqa: N802
+        from voxweb.scripting.vtkconvert import fill_matrix
+
+        return fill_matrix(None, np.asarray(narray, dtype=float))
+
+    def arrayFromVTKMatrix(vmatrix: Any) -> np.ndarray:  # noqa: N802
+        n = 4 if vmatrix.IsA("vtkMatrix4x4") else 3
+        return np.array([[vmatrix.GetElement(r, c) for c in range(n)] for r in range(n)])
+
+    def updateVTKMatrixFromArray(vmatrix: Any, narray: Any) -> None:  # noqa: N802
+        from voxweb.scripting.vtkconvert import fill_matrix
+
+        fill_matrix(vmatrix, np.asarray(narray, dtype=float))
+
     # --- markups ------------------------------------------------------------------------
     def arrayFromMarkupsControlPoints(markupsNode: Any, world: bool = False) -> np.ndarray:  # noqa: N802, N803
         node = unwrap(markupsNode)
@@ -432,7 +446,8 @@ def util_module(workspace: Workspace) -> types.ModuleType:
     functions = [
         getNode, getNodes, getNodesByClass, getFirstNodeByClassByName, getFirstNodeByName,
         arrayFromVolume, arrayFromVolumeModified, updateVolumeFromArray, addVolumeFromArray,
-        arrayFromTransformMatrix, updateTransformMatrixFromArray, arrayFromMarkupsControlPoints,
+        arrayFromTransformMatrix, updateTransformMatrixFromArray, vtkMatrixFromArray,
+        arrayFromVTKMatrix, updateVTKMatrixFromArray, arrayFromMarkupsControlPoints,
         updateMarkupsControlPointsFromArray, arrayFromModelPoints, arrayFromModelPointsModified,
         arrayFromModelPolyIds, arrayFromSegmentBinaryLabelmap,
         updateSegmentBinaryLabelmapFromArray, array, loadVolume, loadLabelVolume,
