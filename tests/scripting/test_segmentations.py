@@ -244,7 +244,7 @@ __execResult = {"before": before is None, "ok": ok, "bounds": list(poly.GetBound
     ras = corners @ ijk.T
     expected = [v for a in range(3) for v in (ras[:, a].min(), ras[:, a].max())]
     assert np.allclose(result["bounds"], expected, atol=1e-3)
-    sx, sy, sz = (e - s for s, e in zip(expected[0::2], expected[1::2]))
+    sx, sy, sz = (e - s for s, e in zip(expected[0::2], expected[1::2], strict=True))
     box_area = 2 * (sx * sy + sy * sz + sz * sx)
     assert 0.85 * box_area < result["area"] <= box_area  # chamfered edges, nothing more
     assert abs(result["volume"] - sx * sy * sz) < 0.1 * sx * sy * sz
