@@ -157,6 +157,8 @@ updateSegmentBinaryLabelmapFromArray(m, seg, corner, getNode("Body"))
             server, "__execResult = getNode('Seg').GetDisplayNode().GetVisibleSegmentIDs()"
         )
         assert visible == ["box"]
+        display = properties(server, server.ids["seg"])["Segmentation"]["Display"]
+        assert display["SegmentVisibility"] == {"box": 1, "corner": 0}
     finally:
         run(server, "getNode('Seg').GetSegmentation().RemoveSegment('corner')")
 
