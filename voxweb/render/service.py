@@ -24,6 +24,7 @@ from voxweb.render import camera as cams
 from voxweb.render import encode as encoding
 from voxweb.render.cache import RenderCache, Rendered, etag_of
 from voxweb.render.gltf import gltf_bytes
+from voxweb.render.segment_overlay import segment_overlays, visible_segments_3d
 from voxweb.render.slice import Glyph, Layer, SliceGeometry, SliceLayers, render_slice
 from voxweb.render.surfaces import Surface, mask_surface, sphere, union_bounds, vertex_normals
 from voxweb.render.threed import RenderOptions, ThreeDScene, VolumeLayer, make_renderer
@@ -300,6 +301,10 @@ class RenderService:
                     (name, node.id, node.mtime, id(layer.array), layer.window, layer.level)
                     + (layer.interpolate, layer.opacity, layer.outline)
                 )
+        if not layers.empty:
+            layers.segments, stamp = segment_overlays(self.scene, self._world)
+            if stamp:
+                signature.append(("segments", stamp))
         if request is not None and request.fiducials and not layers.empty:
             glyphs, stamp = self._glyphs()
             layers.glyphs = glyphs
@@ -443,13 +448,13 @@ class RenderService:
             if not isinstance(node, Segmentation) or not getattr(node, "visible", True):
                 continue
             matrix = self._world(node) @ node.ijk_to_ras
-            for segment in node.segments.values():
+            for segment, color, opacity in visible_segments_3d(node):
                 key = ("segment", node.id, node.mtime, segment.id, matrix.tobytes())
-                signature.append(key + (segment.color,))
+                signature.append(key + (color, opacity))
                 if key not in self._surface_cache:
                     pending.append((key, node.mask(segment.id), matrix))
                 name = f"{node.name}: {segment.name}"
-                pending.append((key, name, segment.color))
+                pending.append((key, name, color, opacity))
             boxes.append(_ras_box(matrix, node.shape))
         for node in self.scene.nodes_of_class("vtkMRMLMarkupsFiducialNode"):
             if not isinstance(node, MarkupsFiducial) or not node.visible:
@@ -497,10 +502,12 @@ class RenderService:
                 verts, faces = mask_surface(mask, matrix)
                 self._surface_cache[key] = (verts, faces, vertex_normals(verts, faces))
                 continue
-            key, name, color = item
+            key, name, color, opacity = item
             verts, faces, normals = self._surface_cache.get(key, (np.zeros((0, 3)),) * 3)
             out.append(
-                Surface(key, name, "segment", verts, faces.astype(np.int64), normals, tuple(color))
+                Surface(
+                    key, name, "segment", verts, faces.astype(np.int64), normals, color, opacity
+                )
             )
         if len(self._surface_cache) > 256:
             for old in list(self._surface_cache)[:128]:

@@ -96,6 +96,8 @@ class SliceLayers:
     foreground: Layer | None = None
     label: Layer | None = None
     glyphs: Sequence[Glyph] = field(default_factory=tuple)
+    #: Segmentations drawn over the layers (``segment_overlay.SegmentOverlay``).
+    segments: Sequence = field(default_factory=tuple)
 
     @property
     def empty(self) -> bool:
@@ -337,7 +339,8 @@ def render_slice(geometry: SliceGeometry, layers: SliceLayers) -> Image.Image:
     if layers.background is not None:
         bg = reslice_layer(layers.background, geometry, alpha=False)
         base = bg if bg.mode == "L" else bg.convert("RGB")
-    if layers.foreground is None and layers.label is None and not layers.glyphs:
+    overlays = layers.glyphs or layers.segments
+    if layers.foreground is None and layers.label is None and not overlays:
         return base if base is not None else Image.new("L", (w, h))
     out = (
         np.zeros((h, w, 3), dtype=np.float32)
@@ -356,6 +359,10 @@ def render_slice(geometry: SliceGeometry, layers: SliceLayers) -> Image.Image:
             alpha = np.where(_outline_mask(lab), alpha, 0.0)
         alpha = alpha[..., None] * (layers.label.opacity / 255.0)
         out += (lab[..., :3].astype(np.float32) - out) * alpha
+    if layers.segments:
+        from voxweb.render.segment_overlay import composite_segments
+
+        composite_segments(out, geometry, layers.segments)
     image = Image.fromarray(np.clip(out + 0.5, 0, 255).astype(np.uint8))
     if layers.glyphs:
         draw_glyphs(image, geometry, layers.glyphs)

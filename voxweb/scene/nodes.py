@@ -440,6 +440,43 @@ class Segment:
     tags: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass
+class SegmentDisplay:
+    """How one segment is shown (Slicer's per-segment display properties); opacities multiply
+    the segmentation-wide ones."""
+
+    visible: bool = True
+    visible_2d_fill: bool = True
+    visible_2d_outline: bool = True
+    visible_3d: bool = True
+    opacity_2d_fill: float = 1.0
+    opacity_2d_outline: float = 1.0
+    opacity_3d: float = 1.0
+    override_color: tuple[float, float, float] | None = None
+
+
+@dataclass
+class SegmentationDisplay:
+    """How a segmentation is shown (Slicer's segmentation display node): every slice view draws
+    visible segments filled and outlined; 3-D views show their closed surfaces."""
+
+    visible: bool = True
+    visible_2d: bool = True
+    visible_3d: bool = True
+    visible_2d_fill: bool = True
+    visible_2d_outline: bool = True
+    opacity: float = 1.0
+    opacity_2d_fill: float = 0.5
+    opacity_2d_outline: float = 1.0
+    opacity_3d: float = 1.0
+    preferred_3d: str = "Closed surface"
+    segments: dict[str, SegmentDisplay] = field(default_factory=dict)
+
+    def of(self, segment_id: str) -> SegmentDisplay:
+        """The segment's display properties (defaults when none were set)."""
+        return self.segments.get(segment_id) or SegmentDisplay()
+
+
 class Segmentation(TransformableNode):
     """Binary-labelmap segmentation: shared geometry, integer layers, segments pointing into them.
 
@@ -467,6 +504,9 @@ class Segmentation(TransformableNode):
         self.dtype = np.dtype(dtype)
         self.layers: list[np.ndarray] = []
         self.segments: dict[str, Segment] = {}
+        self.display: SegmentationDisplay = SegmentationDisplay()
+        #: Whether the closed-surface representation exists (3-D views show it).
+        self.closed_surface: bool = True
 
     # queries
     @property
@@ -559,6 +599,7 @@ class Segmentation(TransformableNode):
             layer = self.layers[seg.layer]
             layer[layer == seg.label_value] = 0
         del self.segments[segment_id]
+        self.display.segments.pop(segment_id, None)
         self.modified()
 
     def merged_labelmap(

@@ -200,4 +200,22 @@ def _segmentation(node: Segmentation) -> dict[str, Any]:
             }
             for seg in node.segments.values()
         },
+        "ContainedRepresentationNames": ["Binary labelmap"]
+        + (["Closed surface"] if node.closed_surface else []),
+        "Display": _segmentation_display(node),
+    }
+
+
+def _segmentation_display(node: Segmentation) -> dict[str, Any]:
+    d = node.display
+    return {
+        "Visibility": int(d.visible),
+        "Visibility2DFill": int(d.visible_2d_fill),
+        "Visibility2DOutline": int(d.visible_2d_outline),
+        "Visibility3D": int(d.visible_3d),
+        "Opacity": float(d.opacity),
+        "Opacity2DFill": float(d.opacity_2d_fill),
+        "Opacity2DOutline": float(d.opacity_2d_outline),
+        "Opacity3D": float(d.opacity_3d),
+        "SegmentVisibility": {sid: int(d.of(sid).visible) for sid in node.segments},
     }

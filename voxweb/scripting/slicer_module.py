@@ -14,6 +14,8 @@ from voxweb.scripting import (  # noqa: F401
     markups,
     models,
     registry,
+    segmentation_core,
+    segmentation_logic,
     segmentations,
     transforms,
     views,
@@ -47,4 +49,14 @@ def slicer_module(workspace: Workspace) -> types.ModuleType:
         views.vtkMRMLInteractionNode,
     ):
         setattr(module, cls.__name__, cls)
+    for cls in (
+        segmentations.vtkMRMLSegmentationDisplayNode,
+        segmentations.vtkMRMLSegmentationStorageNode,
+        segmentation_core.vtkOrientedImageData,
+        segmentation_core.vtkSegmentation,
+        segmentation_core.vtkSegment,
+        segmentation_core.vtkSegmentationConverter,
+    ):
+        setattr(module, cls.__name__, cls)
+    module.vtkSlicerSegmentationsModuleLogic = segmentation_logic.vtkSlicerSegmentationsModuleLogic
     return module

@@ -259,8 +259,14 @@ def util_module(workspace: Workspace) -> types.ModuleType:
         segmentId: str,  # noqa: N803
         referenceVolumeNode: Any = None,  # noqa: N803
     ) -> np.ndarray:
-        node = unwrap(segmentationNode)
-        return node.mask(str(segmentId)).astype(np.uint8)
+        from voxweb.scripting.segmentation_logic import segment_array
+
+        return segment_array(segmentationNode, segmentId, referenceVolumeNode)
+
+    def arrayFromSegmentInternalBinaryLabelmap(segmentationNode: Any, segmentId: str) -> Any:  # noqa: N802, N803
+        from voxweb.scripting.segmentation_logic import segment_internal_array
+
+        return segment_internal_array(segmentationNode, segmentId)
 
     def updateSegmentBinaryLabelmapFromArray(  # noqa: N802
         narray: Any,
@@ -268,9 +274,10 @@ def util_module(workspace: Workspace) -> types.ModuleType:
         segmentId: str,  # noqa: N803
         referenceVolumeNode: Any = None,  # noqa: N803
     ) -> None:
-        node = unwrap(segmentationNode)
+        from voxweb.scripting.segmentation_logic import update_segment_from_array
+
         with scene.lock:
-            node.set_mask(str(segmentId), np.asarray(narray) != 0)
+            update_segment_from_array(narray, segmentationNode, segmentId, referenceVolumeNode)
 
     # --- any node -----------------------------------------------------------------------
     def array(pattern: str = "", index: int = 0) -> np.ndarray:
@@ -449,7 +456,7 @@ def util_module(workspace: Workspace) -> types.ModuleType:
         arrayFromTransformMatrix, updateTransformMatrixFromArray, vtkMatrixFromArray,
         arrayFromVTKMatrix, updateVTKMatrixFromArray, arrayFromMarkupsControlPoints,
         updateMarkupsControlPointsFromArray, arrayFromModelPoints, arrayFromModelPointsModified,
-        arrayFromModelPolyIds, arrayFromSegmentBinaryLabelmap,
+        arrayFromModelPolyIds, arrayFromSegmentBinaryLabelmap, arrayFromSegmentInternalBinaryLabelmap,
         updateSegmentBinaryLabelmapFromArray, array, loadVolume, loadLabelVolume,
         loadSegmentation, loadMarkups, loadTransform, loadModel, loadNodeFromFile, saveNode,
         exportNode, saveScene, loadScene, setSliceViewerLayers, resetSliceViews,
