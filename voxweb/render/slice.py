@@ -95,6 +95,7 @@ class SliceLayers:
     foreground: Layer | None = None
     label: Layer | None = None
     glyphs: Sequence[Glyph] = field(default_factory=tuple)
+    markups: Sequence = field(default_factory=tuple)  # markups_overlay.MarkupShape
 
     @property
     def empty(self) -> bool:
@@ -332,7 +333,7 @@ def render_slice(geometry: SliceGeometry, layers: SliceLayers) -> Image.Image:
     if layers.background is not None:
         bg = reslice_layer(layers.background, geometry, alpha=False)
         base = bg if bg.mode == "L" else bg.convert("RGB")
-    if layers.foreground is None and layers.label is None and not layers.glyphs:
+    if layers.foreground is None and layers.label is None and not (layers.glyphs or layers.markups):
         return base if base is not None else Image.new("L", (w, h))
     out = (
         np.zeros((h, w, 3), dtype=np.float32)
@@ -354,6 +355,10 @@ def render_slice(geometry: SliceGeometry, layers: SliceLayers) -> Image.Image:
     image = Image.fromarray(np.clip(out + 0.5, 0, 255).astype(np.uint8))
     if layers.glyphs:
         draw_glyphs(image, geometry, layers.glyphs)
+    if layers.markups:
+        from voxweb.render.markups_overlay import draw_markups
+
+        draw_markups(image, geometry, layers.markups)
     return image
 
 
