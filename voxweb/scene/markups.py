@@ -51,11 +51,12 @@ class Measurement:
     enabled: bool = True
 
 
-#: Slicer's glyph type names, in its enum order (vtkMRMLMarkupsDisplayNode::GlyphTypes, 1-based).
+#: Glyph type names: Slicer's enum order (vtkMRMLMarkupsDisplayNode::GlyphShapes, from 1),
+#: then Diamond3D, which only its JSON schema names.
 GLYPH_TYPES = (
-    "Vertex2D", "Dash2D", "Cross2D", "ThickCross2D", "Triangle2D", "Square2D", "Circle2D",
-    "Diamond2D", "Arrow2D", "ThickArrow2D", "HookedArrow2D", "StarBurst2D", "Sphere3D",
-    "Diamond3D",
+    "StarBurst2D", "Cross2D", "CrossDot2D", "ThickCross2D", "Dash2D", "Sphere3D", "Vertex2D",
+    "Circle2D", "Triangle2D", "Square2D", "Diamond2D", "Arrow2D", "ThickArrow2D",
+    "HookedArrow2D", "Diamond3D",
 )  # fmt: skip
 
 
@@ -164,6 +165,13 @@ class MarkupsNode(TransformableNode):
         """(N, 3) positions of the control points that have one."""
         pts = [cp.position for cp in self.control_points if cp.defined]
         return np.array(pts, dtype=float).reshape(-1, 3)
+
+    def apply_transform(self, matrix: np.ndarray) -> None:
+        """Move the markup by a 4x4 matrix (hardening a transform into it)."""
+        m = np.asarray(matrix, dtype=float)
+        for cp in self.control_points:
+            cp.position = _xyz(m[:3, :3] @ np.asarray(cp.position) + m[:3, 3])
+        self.modified()
 
     # --- geometry and measurements --------------------------------------------------------
     def polyline(self) -> tuple[np.ndarray, bool]:
@@ -456,6 +464,12 @@ class MarkupsPlane(MarkupsNode):
         m[:3, 3] = self.origin()
         return m
 
+    def apply_transform(self, matrix: np.ndarray) -> None:
+        m = np.asarray(matrix, dtype=float)
+        self.axes_matrix = _orthonormal(m[:3, :3] @ np.asarray(self.axes_matrix, dtype=float))
+        object.__setattr__(self, "_origin", _xyz(m[:3, :3] @ np.asarray(self._origin) + m[:3, 3]))
+        super().apply_transform(m)
+
 
 class MarkupsROI(MarkupsNode):
     """A box: centre, size along its own axes and orientation (columns: the box axes in node
@@ -513,6 +527,12 @@ class MarkupsROI(MarkupsNode):
         m[:3, :3] = self.orientation
         m[:3, 3] = self.center()
         return m
+
+    def apply_transform(self, matrix: np.ndarray) -> None:
+        m = np.asarray(matrix, dtype=float)
+        self.orientation = _orthonormal(m[:3, :3] @ np.asarray(self.orientation, dtype=float))
+        object.__setattr__(self, "_center", _xyz(m[:3, :3] @ np.asarray(self._center) + m[:3, 3]))
+        super().apply_transform(m)
 
     def corners(self) -> np.ndarray:
         """(8, 3) box corners in node coordinates; index bits are (x, y, z) low/high."""
@@ -584,6 +604,13 @@ def _spline(points: np.ndarray, per_segment: int, closed: bool) -> np.ndarray:
         [t[i] + (t[i + 1] - t[i]) * np.arange(n) / n for i in range(len(t) - 1)] + [t[-1:]]
     )
     return spline(samples)
+
+
+def _orthonormal(m: np.ndarray) -> np.ndarray:
+    """The rotation nearest to ``m`` (scaling and shear dropped), keeping its handedness."""
+    u, _, vt = np.linalg.svd(np.asarray(m, dtype=float))
+    r = u @ vt
+    return r
 
 
 def _rotation_between(a: np.ndarray, b: np.ndarray) -> np.ndarray:
