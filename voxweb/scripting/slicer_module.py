@@ -12,6 +12,7 @@ import types
 # Importing the families registers their view classes.
 from voxweb.scripting import (  # noqa: F401
     markups,
+    markups_logic,
     models,
     registry,
     segmentations,
@@ -44,6 +45,7 @@ def slicer_module(workspace: Workspace) -> types.ModuleType:
         volumes.vtkMRMLLabelMapVolumeDisplayNode,
         views.vtkMRMLSliceCompositeNode,
         views.vtkMRMLSliceLogic,
+        *markups.EXTRA_CLASSES,
     ):
         setattr(module, cls.__name__, cls)
     return module
