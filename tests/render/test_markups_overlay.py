@@ -72,9 +72,11 @@ def test_point_glyph_and_colours():
     f.control_points[1].selected = False
     f.selected_color, f.color = (1.0, 0.0, 0.0), (0.0, 0.0, 1.0)
     image = render(f)
-    near = lambda r, a: image[
-        pixel(r, a)[0] - 6 : pixel(r, a)[0] + 7, pixel(r, a)[1] - 6 : pixel(r, a)[1] + 7
-    ]  # noqa: E731
+
+    def near(r: float, a: float) -> np.ndarray:
+        row, col = pixel(r, a)
+        return image[row - 6 : row + 7, col - 6 : col + 7]
+
     assert (near(10, -10)[..., 0] == 255).any() and not (near(10, -10)[..., 2] > 0).any()
     assert (near(-10, 10)[..., 2] == 255).any() and not (near(-10, 10)[..., 0] > 0).any()
 
