@@ -25,7 +25,7 @@ from voxweb.io.limits import DEFAULT_MAX_VOLUME_SIZE
 from voxweb.scene import geometry
 from voxweb.scene.nodes import (
     LabelMapVolume,
-    MarkupsFiducial,
+    MarkupsNode,
     Model,
     Node,
     ScalarVolume,
@@ -214,7 +214,7 @@ def save_node(
                 seg_io.labelmap_to_segmentation(node), target, compress=compress
             )
             return
-    elif isinstance(node, MarkupsFiducial):
+    elif isinstance(node, MarkupsNode):
         if ext in (".mrk.json", ".json"):
             markups_io.write_mrk_json(node, target)
             return
@@ -234,7 +234,7 @@ def _hint(node: Node) -> str:
         return "; use .seg.nrrd or .nii.gz"
     if isinstance(node, ScalarVolume):
         return "; use .nrrd, .nhdr, .nii or .nii.gz"
-    if isinstance(node, MarkupsFiducial):
+    if isinstance(node, MarkupsNode):
         return "; use .mrk.json"
     return ""
 

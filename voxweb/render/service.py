@@ -24,13 +24,13 @@ from voxweb.render import camera as cams
 from voxweb.render import encode as encoding
 from voxweb.render.cache import RenderCache, Rendered, etag_of
 from voxweb.render.gltf import gltf_bytes
+from voxweb.render.markups_overlay import markup_shapes, markup_surfaces
 from voxweb.render.segment_overlay import segment_overlays, visible_segments_3d
-from voxweb.render.slice import Glyph, Layer, SliceGeometry, SliceLayers, render_slice
-from voxweb.render.surfaces import Surface, mask_surface, sphere, union_bounds, vertex_normals
+from voxweb.render.slice import Layer, SliceGeometry, SliceLayers, render_slice
+from voxweb.render.surfaces import Surface, mask_surface, union_bounds, vertex_normals
 from voxweb.render.threed import RenderOptions, ThreeDScene, VolumeLayer, make_renderer
 from voxweb.scene import (
     LabelMapVolume,
-    MarkupsFiducial,
     Model,
     ScalarVolume,
     Scene,
@@ -306,24 +306,10 @@ class RenderService:
             if stamp:
                 signature.append(("segments", stamp))
         if request is not None and request.fiducials and not layers.empty:
-            glyphs, stamp = self._glyphs()
-            layers.glyphs = glyphs
-            signature.append(("glyphs", stamp))
+            shapes, stamp = markup_shapes(self.scene, self._world)  # every markup type
+            layers.markups = shapes
+            signature.append(("markups", stamp))
         return layers, tuple(signature)
-
-    def _glyphs(self) -> tuple[list[Glyph], tuple]:
-        glyphs: list[Glyph] = []
-        stamp = []
-        for node in self.scene.nodes_of_class("vtkMRMLMarkupsFiducialNode"):
-            if not isinstance(node, MarkupsFiducial) or not node.visible:
-                continue
-            stamp.append((node.id, node.mtime))
-            for cp in node.control_points:
-                if cp.visible:
-                    glyphs.append(
-                        Glyph(tuple(cp.position), cp.label, node.selected_color, node.glyph_size)
-                    )
-        return glyphs, tuple(stamp)
 
     def _label_lut(self, volume: ScalarVolume) -> np.ndarray:
         key = (volume.id, volume.mtime)
@@ -456,30 +442,11 @@ class RenderService:
                 name = f"{node.name}: {segment.name}"
                 pending.append((key, name, color, opacity))
             boxes.append(_ras_box(matrix, node.shape))
-        for node in self.scene.nodes_of_class("vtkMRMLMarkupsFiducialNode"):
-            if not isinstance(node, MarkupsFiducial) or not node.visible:
-                continue
-            matrix = self._world(node)
-            radius = float(node.glyph_size) / 2.0
-            for index, cp in enumerate(node.control_points):
-                if not cp.visible:
-                    continue
-                centre = matrix[:3, :3] @ np.asarray(cp.position) + matrix[:3, 3]
-                verts, faces, normals = sphere(centre, radius)
-                key = ("fiducial", node.id, node.mtime, index, matrix.tobytes())
-                surface = Surface(
-                    key,
-                    f"{node.name}: {cp.label}",
-                    "fiducial",
-                    verts,
-                    faces,
-                    normals,
-                    tuple(node.selected_color),  # type: ignore[arg-type]
-                    float(node.opacity),
-                )
-                content.surfaces.append(surface)
-                signature.append(key)
-                boxes.append(surface.bounds())
+        shapes, _ = markup_shapes(self.scene, self._world)
+        for surface in markup_surfaces(shapes):  # glyphs, lines, ROI boxes, planes
+            content.surfaces.append(surface)
+            signature.append(surface.key)
+            boxes.append(surface.bounds())
         bounds = union_bounds(boxes)
         show_box = view.box_visible if box is None else box
         if show_box and bounds is not None:

@@ -98,6 +98,7 @@ class SliceLayers:
     glyphs: Sequence[Glyph] = field(default_factory=tuple)
     #: Segmentations drawn over the layers (``segment_overlay.SegmentOverlay``).
     segments: Sequence = field(default_factory=tuple)
+    markups: Sequence = field(default_factory=tuple)  # markups_overlay.MarkupShape
 
     @property
     def empty(self) -> bool:
@@ -339,7 +340,7 @@ def render_slice(geometry: SliceGeometry, layers: SliceLayers) -> Image.Image:
     if layers.background is not None:
         bg = reslice_layer(layers.background, geometry, alpha=False)
         base = bg if bg.mode == "L" else bg.convert("RGB")
-    overlays = layers.glyphs or layers.segments
+    overlays = layers.glyphs or layers.segments or layers.markups
     if layers.foreground is None and layers.label is None and not overlays:
         return base if base is not None else Image.new("L", (w, h))
     out = (
@@ -366,6 +367,10 @@ def render_slice(geometry: SliceGeometry, layers: SliceLayers) -> Image.Image:
     image = Image.fromarray(np.clip(out + 0.5, 0, 255).astype(np.uint8))
     if layers.glyphs:
         draw_glyphs(image, geometry, layers.glyphs)
+    if layers.markups:
+        from voxweb.render.markups_overlay import draw_markups
+
+        draw_markups(image, geometry, layers.markups)
     return image
 
 

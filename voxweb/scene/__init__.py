@@ -1,5 +1,14 @@
 """Application state: the scene, its nodes, views and geometry helpers (no HTTP, no files)."""
 
+from voxweb.scene.markups import (
+    MarkupsAngle,
+    MarkupsClosedCurve,
+    MarkupsCurve,
+    MarkupsLine,
+    MarkupsNode,
+    MarkupsPlane,
+    MarkupsROI,
+)
 from voxweb.scene.nodes import (
     ColorEntry,
     ColorTable,
@@ -34,7 +43,14 @@ __all__ = [
     "LAYOUTS",
     "Layout",
     "LinearTransform",
+    "MarkupsAngle",
+    "MarkupsClosedCurve",
+    "MarkupsCurve",
     "MarkupsFiducial",
+    "MarkupsLine",
+    "MarkupsNode",
+    "MarkupsPlane",
+    "MarkupsROI",
     "Model",
     "Node",
     "NodeNotFoundError",

@@ -363,66 +363,8 @@ class GridTransform(GridGeometry, TransformNode):
 # ----------------------------------------------------------------------------- markups
 
 
-@dataclass
-class ControlPoint:
-    """One fiducial point, position in RAS (the node's own coordinates)."""
-
-    label: str
-    position: tuple[float, float, float]
-    selected: bool = True
-    locked: bool = False
-    visible: bool = True
-    description: str = ""
-    id: str = ""
-
-
-class MarkupsFiducial(TransformableNode):
-    """A point list (Slicer's fiducial markups node) with its display properties."""
-
-    slicer_class = "vtkMRMLMarkupsFiducialNode"
-    slicer_classes = ("vtkMRMLMarkupsFiducialNode", "vtkMRMLMarkupsNode") + _STORABLE
-    default_name = "F"
-
-    def __init__(self, name: str = "", points: Sequence[ControlPoint] = ()) -> None:
-        super().__init__(name)
-        self.control_points: list[ControlPoint] = list(points)
-        self.color: tuple[float, float, float] = (0.4, 1.0, 1.0)
-        self.selected_color: tuple[float, float, float] = (
-            1.0,
-            0.5000076295109483,
-            0.5000076295109483,
-        )
-        self.glyph_scale: float = 3.0
-        self.glyph_size: float = 5.0
-        self.text_scale: float = 3.0
-        self.opacity: float = 1.0
-        self.visible: bool = True
-        self.locked: bool = False
-        self.label_format: str = "%N-%d"
-
-    def add_point(self, position: Sequence[float], label: str | None = None) -> ControlPoint:
-        """Append a control point; the default label follows ``label_format`` (``F-1``...)."""
-        n = len(self.control_points) + 1
-        if label is None:
-            label = self.label_format.replace("%N", self.name).replace("%d", str(n))
-        cp = ControlPoint(label=label, position=tuple(float(v) for v in position), id=str(n))  # type: ignore[arg-type]
-        self.control_points.append(cp)
-        self.modified()
-        return cp
-
-    def set_point_position(self, index: int, position: Sequence[float]) -> None:
-        """Move control point ``index``; IndexError with a clear message when out of range."""
-        if not 0 <= index < len(self.control_points):
-            raise IndexError(
-                f"control point index {index} is out of range: {self.name!r} has "
-                f"{len(self.control_points)} point(s)"
-            )
-        self.control_points[index].position = tuple(float(v) for v in position)  # type: ignore[assignment]
-        self.modified()
-
-    def positions(self) -> np.ndarray:
-        """(N, 3) float array of the control points in RAS."""
-        return np.array([cp.position for cp in self.control_points], dtype=float).reshape(-1, 3)
+# ControlPoint and MarkupsFiducial live in voxweb.scene.markups with the other markup types
+# (the module __getattr__ at the end keeps both names importable from here).
 
 
 # ----------------------------------------------------------------------------- segmentation
@@ -648,3 +590,13 @@ class Model(TransformableNode):
         self.color: tuple[float, float, float] = (0.5, 0.5, 0.5)
         self.opacity: float = 1.0
         self.visible: bool = True
+
+
+def __getattr__(name: str) -> Any:
+    """``ControlPoint``, ``MarkupsFiducial`` and ``MarkupsNode`` moved to
+    :mod:`voxweb.scene.markups`; importing them from here keeps working."""
+    if name in ("ControlPoint", "MarkupsFiducial", "MarkupsNode"):
+        from voxweb.scene import markups
+
+        return getattr(markups, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,10 +11,16 @@ from typing import Any
 
 import numpy as np
 
+from voxweb.scene.markups import (
+    MarkupsAngle,
+    MarkupsCurve,
+    MarkupsNode,
+    MarkupsPlane,
+    MarkupsROI,
+)
 from voxweb.scene.nodes import (
     GridTransform,
     LinearTransform,
-    MarkupsFiducial,
     Model,
     Node,
     ScalarVolume,
@@ -96,8 +102,9 @@ def properties(node: Node) -> dict[str, Any]:
             "NumberOfScalarComponents": 3,
         }
         out["TransformDirection"] = "FromParent" if node.from_parent else "ToParent"
-    elif isinstance(node, MarkupsFiducial):
+    elif isinstance(node, MarkupsNode):
         out.update(_fiducial(node))
+        out.update(_markups(node))
     elif isinstance(node, Segmentation):
         out["Segmentation"] = _segmentation(node)
     elif isinstance(node, Model):
@@ -162,7 +169,7 @@ def _volume(node: ScalarVolume) -> dict[str, Any]:
     }
 
 
-def _fiducial(node: MarkupsFiducial) -> dict[str, Any]:
+def _fiducial(node: MarkupsNode) -> dict[str, Any]:
     return {
         "NumberOfControlPoints": len(node.control_points),
         "ControlPoints": [
@@ -174,6 +181,7 @@ def _fiducial(node: MarkupsFiducial) -> dict[str, Any]:
                 "Selected": bool(cp.selected),
                 "Locked": bool(cp.locked),
                 "Visibility": bool(cp.visible),
+                "PositionStatus": cp.position_status,
             }
             for cp in node.control_points
         ],
@@ -184,6 +192,53 @@ def _fiducial(node: MarkupsFiducial) -> dict[str, Any]:
         "TextScale": float(node.text_scale),
         "Visibility": bool(node.visible),
     }
+
+
+def _markups(node: MarkupsNode) -> dict[str, Any]:
+    """What each markup type adds: its type, display extras, measurements, own geometry."""
+    out: dict[str, Any] = {
+        "MarkupType": node.markup_type,
+        "NumberOfDefinedControlPoints": len(node.defined_positions()),
+        "GlyphSize": float(node.glyph_size),
+        "UseGlyphScale": bool(node.use_glyph_scale),
+        "GlyphType": node.glyph_type,
+        "Opacity": float(node.opacity),
+        "LineThickness": float(node.line_thickness),
+        "PointLabelsVisibility": bool(node.point_labels_visible),
+        "PropertiesLabelVisibility": bool(node.properties_label_visible),
+        "Measurements": {
+            m.name: {"Value": float(m.value), "Units": m.units, "Enabled": bool(m.enabled)}
+            for m in node.measurements()
+        },
+    }
+    if isinstance(node, MarkupsAngle):
+        out["AngleMeasurementMode"] = node.mode
+    if isinstance(node, MarkupsCurve):
+        out["CurveType"] = node.curve_type
+        out["NumberOfCurvePoints"] = int(len(node.curve_points()))
+    if isinstance(node, MarkupsPlane):
+        out.update(
+            {
+                "PlaneType": node.plane_type,
+                "SizeMode": node.size_mode,
+                "Origin": _floats(node.origin()),
+                "Normal": _floats(node.normal()),
+                "Axes": _rows(node.axes().T),  # rows: x axis, y axis, normal
+                "Size": _floats(node.plane_size()),
+            }
+        )
+    if isinstance(node, MarkupsROI):
+        out.update(
+            {
+                "ROIType": node.roi_type,
+                "Center": _floats(node.center()),
+                "Size": _floats(node.box_size()),
+                "Orientation": _rows(node.orientation),
+                "Bounds": _floats(node.bounds()),
+                "InsideOut": bool(node.inside_out),
+            }
+        )
+    return out
 
 
 def _segmentation(node: Segmentation) -> dict[str, Any]:

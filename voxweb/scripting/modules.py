@@ -168,27 +168,6 @@ class TransformsLogic(_Logic):
         return True
 
 
-@logic("markups")
-class MarkupsLogic(_Logic):
-    def AddNewFiducialNode(self, name: str = "F", scene: Any = None) -> str:  # noqa: N802
-        from voxweb.scene.nodes import MarkupsFiducial
-
-        node = MarkupsFiducial(str(name))
-        with self._scene.lock:
-            self._scene.add(node)
-        return node.id
-
-    def AddControlPoint(self, r: float, a: float, s: float) -> int:  # noqa: N802
-        selection = self._workspace.selection()
-        node_id = selection.attributes.get("voxweb.activePlaceNodeID")
-        node = self._scene.get_node_by_id(node_id or "")
-        if node is None:
-            node = self._scene.get_node_by_id(self.AddNewFiducialNode())
-            selection.attributes["voxweb.activePlaceNodeID"] = node.id
-        node.add_point([float(r), float(a), float(s)])
-        return len(node.control_points) - 1
-
-
 def modules_namespace(workspace: Workspace) -> types.SimpleNamespace:
     """``slicer.modules``: one entry per module, each with ``logic()``."""
 

@@ -12,6 +12,7 @@ import types
 # Importing the families registers their view classes.
 from voxweb.scripting import (  # noqa: F401
     markups,
+    markups_logic,
     models,
     registry,
     segmentation_core,
@@ -47,6 +48,7 @@ def slicer_module(workspace: Workspace) -> types.ModuleType:
         views.vtkMRMLSliceCompositeNode,
         views.vtkMRMLSliceLogic,
         views.vtkMRMLInteractionNode,
+        *markups.EXTRA_CLASSES,
     ):
         setattr(module, cls.__name__, cls)
     for cls in (

@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
+from voxweb.scene.markups import MarkupsNode
 from voxweb.scene.nodes import (
     LinearTransform,
-    MarkupsFiducial,
     Model,
     ScalarVolume,
     Segmentation,
@@ -38,12 +38,8 @@ def harden(node: Any) -> None:
     matrix = world_matrix(node)
     if isinstance(node, ScalarVolume):
         node.ijk_to_ras = matrix @ node.ijk_to_ras
-    elif isinstance(node, MarkupsFiducial):
-        positions = node.positions()
-        if len(positions):
-            moved = (matrix[:3, :3] @ positions.T).T + matrix[:3, 3]
-            for index, point in enumerate(moved):
-                node.set_point_position(index, point)
+    elif isinstance(node, MarkupsNode):
+        node.apply_transform(matrix)  # points, and an ROI's or plane's own axes
     elif isinstance(node, Model):
         node.vertices = (matrix[:3, :3] @ node.vertices.T).T + matrix[:3, 3]
         if node.normals is not None:

@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from voxweb.scene.markups import MarkupsNode
 from voxweb.scene.nodes import (
     LabelMapVolume,
     LinearTransform,
-    MarkupsFiducial,
     Model,
     ScalarVolume,
     Segmentation,
@@ -286,8 +286,8 @@ def util_module(workspace: Workspace) -> types.ModuleType:
             return arrayFromVolume(node)
         if isinstance(node, Model):
             return arrayFromModelPoints(node)
-        if isinstance(node, MarkupsFiducial):
-            return arrayFromMarkupsControlPoints(node)
+        if isinstance(node, MarkupsNode):
+            return util.arrayFromMarkupsControlPoints(node)
         if isinstance(node, LinearTransform):
             return arrayFromTransformMatrix(node)
         if isinstance(node, Segmentation):
@@ -469,6 +469,11 @@ def util_module(workspace: Workspace) -> types.ModuleType:
     for name in ("confirmOkCancelDisplay", "confirmYesNoDisplay", "findChild", "findChildren",
                  "selectModule", "pip_install", "openAddDataDialog", "messageBox"):  # fmt: skip
         setattr(util, name, _headless(name))
+    from voxweb.scripting.markups_logic import add_util_functions
+
+    add_util_functions(
+        util, workspace
+    )  # markups helpers for every type (they replace the point-list versions above)
     util.MRMLNodeNotFoundException = MRMLNodeNotFoundException
     util.VTKObservationMixin = VTKObservationMixin
     util.NodeModify = NodeModify
