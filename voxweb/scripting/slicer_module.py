@@ -11,6 +11,7 @@ import types
 
 # Importing the families registers their view classes.
 from voxweb.scripting import (  # noqa: F401
+    hierarchy,
     markups,
     models,
     registry,
@@ -44,6 +45,7 @@ def slicer_module(workspace: Workspace) -> types.ModuleType:
         volumes.vtkMRMLLabelMapVolumeDisplayNode,
         views.vtkMRMLSliceCompositeNode,
         views.vtkMRMLSliceLogic,
+        hierarchy.vtkMRMLSubjectHierarchyConstants,
     ):
         setattr(module, cls.__name__, cls)
     return module
