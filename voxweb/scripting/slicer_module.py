@@ -11,6 +11,8 @@ import types
 
 # Importing the families registers their view classes.
 from voxweb.scripting import (  # noqa: F401
+    cli_modules,
+    crop_volume,
     hierarchy,
     markups,
     models,
@@ -37,6 +39,7 @@ def slicer_module(workspace: Workspace) -> types.ModuleType:
     module.util = util_module(workspace)
     module.app = Application(workspace)
     module.modules = modules_namespace(workspace)
+    module.cli = cli_modules.cli_namespace(workspace)
     module.vtkMRMLScene = vtkMRMLScene
     for name in registry.known_classes():
         setattr(module, name, registry.view_class(name))
