@@ -144,6 +144,10 @@ def properties(node: Node) -> dict[str, Any]:
             out["ActiveVolumeID"] = node.active_volume_id
         if node.active_label_volume_id:
             out["ActiveLabelVolumeID"] = node.active_label_volume_id
+    # Node classes defined outside this module (subject hierarchy, parameter nodes) add theirs.
+    extra = getattr(node, "extra_properties", None)
+    if callable(extra):
+        out.update(extra())
     return out
 
 

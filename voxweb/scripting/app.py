@@ -33,7 +33,7 @@ class SliceWidget:
         return composite_view(self._view)
 
     def sliceView(self) -> Any:  # noqa: N802
-        return _HeadlessView(f"sliceWidget('{self._view.name}').sliceView()")
+        return _HeadlessView(f"sliceWidget('{self._view.name}').sliceView()", self._view)
 
     def sliceController(self) -> Any:  # noqa: N802
         return _HeadlessView(f"sliceWidget('{self._view.name}').sliceController()")
@@ -45,11 +45,17 @@ class SliceWidget:
 class _HeadlessView:
     """A Qt view: rendering requests are no-ops (views render on request), the rest fail."""
 
-    def __init__(self, where: str) -> None:
+    def __init__(self, where: str, node: Any = None) -> None:
         self._where = where
+        self._node = node  # the slice view node, for ScreenCapture
 
     def forceRender(self) -> None:  # noqa: N802
         return None
+
+    def mrmlSliceNode(self) -> Any:  # noqa: N802
+        if self._node is None:
+            raise HeadlessError(f"headless: {self._where}.mrmlSliceNode() needs a GUI")
+        return wrap(self._node)
 
     scheduleRender = forceRender  # noqa: N815
 

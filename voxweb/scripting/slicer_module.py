@@ -11,6 +11,9 @@ import types
 
 # Importing the families registers their view classes.
 from voxweb.scripting import (  # noqa: F401
+    cli_modules,
+    crop_volume,
+    hierarchy,
     markups,
     markups_logic,
     models,
@@ -39,6 +42,7 @@ def slicer_module(workspace: Workspace) -> types.ModuleType:
     module.util = util_module(workspace)
     module.app = Application(workspace)
     module.modules = modules_namespace(workspace)
+    module.cli = cli_modules.cli_namespace(workspace)
     module.vtkMRMLScene = vtkMRMLScene
     for name in registry.known_classes():
         setattr(module, name, registry.view_class(name))
@@ -49,6 +53,7 @@ def slicer_module(workspace: Workspace) -> types.ModuleType:
         views.vtkMRMLSliceLogic,
         views.vtkMRMLInteractionNode,
         *markups.EXTRA_CLASSES,
+        hierarchy.vtkMRMLSubjectHierarchyConstants,
     ):
         setattr(module, cls.__name__, cls)
     for cls in (
