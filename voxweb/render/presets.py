@@ -147,4 +147,15 @@ def preset_names() -> list[str]:
     return list(PRESETS)
 
 
-__all__ = ["PRESETS", "Preset", "find_preset", "preset_names"]
+def transfer_points_for(
+    name: str, window: float, level: float
+) -> tuple[list[tuple[float, float]], list[tuple[float, float, float, float]]]:
+    """(opacity, colour) points of a preset by name; unknown CT-ish names fall back to
+    CT-Bone, anything else to MR-Default."""
+    preset = find_preset(name)
+    if preset is None:
+        preset = PRESETS["CT-Bone" if str(name).lower().startswith("ct") else "MR-Default"]
+    return preset.points(window, level)
+
+
+__all__ = ["PRESETS", "Preset", "find_preset", "preset_names", "transfer_points_for"]
