@@ -11,12 +11,14 @@ import types
 
 # Importing the families registers their view classes.
 from voxweb.scripting import (  # noqa: F401
+    cameras,
     markups,
     models,
     registry,
     segmentations,
     transforms,
     views,
+    volumerendering,
     volumes,
 )
 from voxweb.scripting.app import Application
@@ -44,6 +46,10 @@ def slicer_module(workspace: Workspace) -> types.ModuleType:
         volumes.vtkMRMLLabelMapVolumeDisplayNode,
         views.vtkMRMLSliceCompositeNode,
         views.vtkMRMLSliceLogic,
+        models.vtkMRMLModelDisplayNode,
+        cameras.vtkMRMLCameraNode,
+        volumerendering.vtkMRMLGPURayCastVolumeRenderingDisplayNode,
+        volumerendering.vtkMRMLVolumePropertyNode,
     ):
         setattr(module, cls.__name__, cls)
     return module
