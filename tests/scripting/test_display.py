@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.scripting.support import run, run_error, slice_image
+from tests.scripting.support import properties, run, run_error, slice_image
 from tests.support.server import VoxwebProcess
 
 ARGS = ["--auth", "none", "--enable-exec", "--no-sample-download"]
@@ -106,6 +106,8 @@ __execResult = [node.GetID(), node.GetNumberOfColors(), list(node.GetColor(128))
     assert np.abs(iron[INSIDE] - want).max() <= 1  # the table GetColor reports is the one drawn
     assert iron[INSIDE][:, 0].min() > iron[INSIDE][:, 2].max() + 100  # red-yellow, not grey
     assert np.array_equal(iron[OUTSIDE], grey[OUTSIDE])  # outside the volume: still black
+    props = properties(server, run(server, "__execResult = getNode('Flat').GetID()"))
+    assert props["ColorTable"] == "Iron"
 
 
 def test_every_standard_ramp_renders_its_own_colors(server):
@@ -326,6 +328,8 @@ __execResult = [round(v, 3) for v in getNode('Camera').GetPosition()]
 """,
     )
     assert abs(abs(position[0]) - 800) < 1e-2 and abs(position[1]) < 1e-2
+    view = properties(server3d, "vtkMRMLViewNode1")
+    assert np.allclose(view["Camera"]["Position"], position, atol=1e-2)
     side = threed(server3d)
     assert covered(side) > 0
     run(server3d, CAMERA + "vr.SetVisibility(False)")
