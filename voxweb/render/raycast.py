@@ -87,6 +87,12 @@ class NumpyRenderer:
             # splat vertices and face centres (denser coverage)
             points = np.r_[surface.vertices, surface.vertices[surface.faces].mean(axis=1)]
             normals = np.r_[surface.normals, surface.normals[surface.faces].mean(axis=1)]
+            colours = None
+            if surface.vertex_colors is not None and len(surface.vertex_colors) == len(
+                surface.vertices
+            ):
+                vc = np.asarray(surface.vertex_colors, dtype=np.float32)
+                colours = np.r_[vc, vc[surface.faces].mean(axis=1)]
             proj = cam.project(camera, size, points)
             col = (
                 np.round(proj[:, 0]).astype(np.int64, copy=False)
@@ -96,11 +102,13 @@ class NumpyRenderer:
             if col is None:
                 ok = np.isfinite(proj).all(axis=1)
                 proj, normals = proj[ok], normals[ok]
+                colours = None if colours is None else colours[ok]
                 col = np.round(proj[:, 0]).astype(np.int64)
             row = np.round(proj[:, 1]).astype(np.int64)
             z = proj[:, 2]
             inside = (col >= 0) & (col < iw) & (row >= 0) & (row < ih) & (z > 0)
             col, row, z, normals = col[inside], row[inside], z[inside], normals[inside]
+            colours = None if colours is None else colours[inside]
             shade = 0.35 + 0.65 * np.abs(normals @ forward)
             order = np.argsort(-z)  # far first: nearer splats overwrite
             for dr in (0, 1):
@@ -111,9 +119,12 @@ class NumpyRenderer:
                     closer = zz < depth[r, c]
                     r, c, zz = r[closer], c[closer], zz[closer]
                     depth[r, c] = zz
-                    rgb[r, c] = (
-                        np.asarray(surface.color, dtype=np.float32) * shade[order][closer, None]
+                    base = (
+                        np.asarray(surface.color, dtype=np.float32)
+                        if colours is None
+                        else colours[order][closer]
                     )
+                    rgb[r, c] = base * shade[order][closer, None]
         return depth, rgb
 
     def _volume(self, layer, origin, dirs, depth, rgb, options, full) -> None:
@@ -124,9 +135,13 @@ class NumpyRenderer:
         o = ras_to_ijk[:3, :3] @ origin + ras_to_ijk[:3, 3]
         d = dirs @ ras_to_ijk[:3, :3].T  # per mm of ray length, in voxel units
         shape_ijk = np.array(array.shape[::-1], dtype=float)
+        low, high = np.full(3, -0.5), shape_ijk - 0.5
+        box = layer.crop_ijk(ijk_to_ras)
+        if box is not None:  # cropping: rays only cross the box inside the volume
+            low, high = np.maximum(low, box[:, 0]), np.minimum(high, box[:, 1])
         with np.errstate(divide="ignore", invalid="ignore"):
-            t_a = (-0.5 - o) / d
-            t_b = (shape_ijk - 0.5 - o) / d
+            t_a = (low - o) / d
+            t_b = (high - o) / d
         t_near = np.nanmax(np.minimum(t_a, t_b), axis=-1).clip(min=0)
         t_far = np.nanmin(np.maximum(t_a, t_b), axis=-1)
         t_far = np.minimum(t_far, depth)

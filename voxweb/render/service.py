@@ -21,9 +21,11 @@ import numpy as np
 from PIL import Image
 
 from voxweb.render import camera as cams
+from voxweb.render import colormaps
 from voxweb.render import encode as encoding
 from voxweb.render.cache import RenderCache, Rendered, etag_of
 from voxweb.render.gltf import gltf_bytes
+from voxweb.render.intersections import ModelSection
 from voxweb.render.markups_overlay import markup_shapes, markup_surfaces
 from voxweb.render.segment_overlay import segment_overlays, visible_segments_3d
 from voxweb.render.slice import Layer, SliceGeometry, SliceLayers, render_slice
@@ -252,14 +254,24 @@ class RenderService:
         if request is not None and colors is None:
             window = request.window if request.window is not None else window
             level = request.level if request.level is not None else level
+        threshold = None
+        if colors is None and display.apply_threshold:
+            lower, upper = display.lower_threshold, display.upper_threshold
+            threshold = (
+                -np.inf if lower is None else float(lower),
+                np.inf if upper is None else float(upper),
+            )
+        visible = float(display.opacity) if display.visible else 0.0
         return Layer(
             array=volume.array,
             ijk_to_ras=np.array(volume.ijk_to_ras, dtype=float),
             window=float(window),
             level=float(level),
             interpolate=bool(display.interpolate),
-            opacity=float(opacity),
+            opacity=float(opacity) * visible,
             colors=colors,
+            lut=None if colors is not None else colormaps.lut(display.color_table),
+            threshold=threshold,
         )
 
     def _slice_layers(
@@ -300,16 +312,36 @@ class RenderService:
                 signature.append(
                     (name, node.id, node.mtime, id(layer.array), layer.window, layer.level)
                     + (layer.interpolate, layer.opacity, layer.outline)
+                    + (node.display.color_table, layer.threshold)
                 )
         if not layers.empty:
             layers.segments, stamp = segment_overlays(self.scene, self._world)
             if stamp:
                 signature.append(("segments", stamp))
+            sections, stamp = self._model_sections()
+            if sections:
+                layers.intersections = sections
+                signature.append(("sections", stamp))
         if request is not None and request.fiducials and not layers.empty:
             shapes, stamp = markup_shapes(self.scene, self._world)  # every markup type
             layers.markups = shapes
             signature.append(("markups", stamp))
         return layers, tuple(signature)
+
+    def _model_sections(self) -> tuple[list[ModelSection], tuple]:
+        """Models shown in slice views (their display's 2-D visibility) as cross-sections."""
+        sections: list[ModelSection] = []
+        stamp = []
+        for node in self.scene.nodes_of_class("vtkMRMLModelNode"):
+            if not isinstance(node, Model) or not node.visible or not node.visible_2d:
+                continue
+            if not len(node.faces):
+                continue
+            matrix = self._world(node)
+            verts = node.vertices @ matrix[:3, :3].T + matrix[:3, 3]
+            sections.append(ModelSection(verts, node.faces, tuple(node.color)))  # type: ignore[arg-type]
+            stamp.append((node.id, node.mtime, matrix.tobytes()))
+        return sections, tuple(stamp)
 
     def _label_lut(self, volume: ScalarVolume) -> np.ndarray:
         key = (volume.id, volume.mtime)
@@ -359,9 +391,7 @@ class RenderService:
         with self.scene.lock:
             view = self.find_threed_view(request.view)
             content, pending, signature, bounds = self._threed_content(view, request.box)
-            camera = view.camera or cams.reset_camera(
-                bounds if bounds is not None else np.array([-100, 100, -100, 100, -100, 100.0])
-            )
+            camera = view.camera or self._fit_camera(bounds)
             camera = self._move_camera(camera, request)
             if not request.stateless and camera != view.camera:
                 view.camera = camera
@@ -375,6 +405,19 @@ class RenderService:
             return self._encoded(Image.fromarray(pixels), options, etag)
 
         return self.cache.get_or_render(key, render)
+
+    @staticmethod
+    def _fit_camera(bounds: np.ndarray | None) -> Camera:
+        return cams.reset_camera(
+            bounds if bounds is not None else np.array([-100, 100, -100, 100, -100, 100.0])
+        )
+
+    def fitted_camera(self, view: ThreeDView) -> Camera:
+        """The camera a view has, or the one its next render would fit to what it shows."""
+        with self.scene.lock:
+            if view.camera is not None:
+                return view.camera
+            return self._fit_camera(self._threed_content(view, None)[3])
 
     def _move_camera(self, camera: Camera, request: ThreeDRequest) -> Camera:
         try:
@@ -408,10 +451,11 @@ class RenderService:
                 np.array(volume.ijk_to_ras, dtype=float),
                 float(volume.display.window),
                 float(volume.display.level),
-                view.volume_preset.lower().split("-")[0],
+                view.volume_preset,
+                view.volume_crop_box if view.volume_cropping else None,
             )
             signature.append(("volume", content.volume.key, content.volume.window))
-            signature.append((content.volume.level, content.volume.preset))
+            signature.append((content.volume.level, content.volume.preset, content.volume.crop))
             boxes.append(volume.ras_bounds())
         for node in self.scene.nodes_of_class("vtkMRMLModelNode"):
             if isinstance(node, Model) and node.visible and len(node.faces):
@@ -424,7 +468,17 @@ class RenderService:
                     else _unit_rows(node.normals @ np.linalg.inv(matrix[:3, :3]))
                 )
                 surface = Surface(
-                    key, node.name, "model", verts, node.faces, normals, node.color, node.opacity
+                    key,
+                    node.name,
+                    "model",
+                    verts,
+                    node.faces,
+                    normals,
+                    tuple(node.color),  # type: ignore[arg-type]
+                    float(node.opacity),
+                    vertex_colors=model_vertex_colors(node),
+                    representation=node.representation,
+                    edge_color=tuple(node.edge_color) if node.edges_visible else None,  # type: ignore[arg-type]
                 )
                 content.surfaces.append(surface)
                 signature.append(key + (node.color, node.opacity))
@@ -564,6 +618,24 @@ class RenderService:
         return [
             n for n in self.scene.nodes_of_class("vtkMRMLViewNode") if isinstance(n, ThreeDView)
         ]
+
+
+def model_vertex_colors(model: Model) -> np.ndarray | None:
+    """(N, 3) RGB of a model coloured by its active point scalars through its color table,
+    or None when scalars are off (the model's solid colour)."""
+    if not model.scalar_visible or not model.active_scalar:
+        return None
+    values = model.point_data.get(model.active_scalar)
+    if values is None or len(values) != len(model.vertices):
+        return None
+    values = np.asarray(values, dtype=float)
+    if values.ndim > 1:  # vectors colour by magnitude, as VTK's default
+        values = np.linalg.norm(values.reshape(len(values), -1), axis=1)
+    low, high = model.scalar_range or (float(np.nanmin(values)), float(np.nanmax(values)))
+    name = model.scalar_color_table if colormaps.has_ramp(model.scalar_color_table) else "Viridis"
+    table = colormaps.ramp(name)[:, :3]
+    index = np.clip((values - low) / max(high - low, 1e-12) * 255.0 + 0.5, 0, 255)
+    return table[np.nan_to_num(index).astype(np.int64)]
 
 
 def _unit_rows(v: np.ndarray) -> np.ndarray:

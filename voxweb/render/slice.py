@@ -74,6 +74,8 @@ class Layer:
     colors: np.ndarray | None = None
     outline: bool = False
     slab: tuple[str, int, float] | None = None  # (mode, planes, spacing fraction): render/slab.py
+    lut: np.ndarray | None = None  # (256, 3) uint8 color ramp for scalars; None is grey
+    threshold: tuple[float, float] | None = None  # values outside are transparent
 
     @property
     def is_label(self) -> bool:
@@ -99,6 +101,8 @@ class SliceLayers:
     #: Segmentations drawn over the layers (``segment_overlay.SegmentOverlay``).
     segments: Sequence = field(default_factory=tuple)
     markups: Sequence = field(default_factory=tuple)  # markups_overlay.MarkupShape
+    #: model cross-sections drawn over the layers (voxweb.render.intersections)
+    intersections: Sequence = field(default_factory=tuple)
 
     @property
     def empty(self) -> bool:
@@ -146,6 +150,12 @@ def window_level(values: np.ndarray, window: float, level: float) -> np.ndarray:
         unsigned = values.view(np.uint16 if values.dtype.itemsize == 2 else np.uint8)
         return lut[unsigned]
     return _apply_window_level(values.astype(np.float32), window, level)
+
+
+def threshold_alpha(values: np.ndarray, threshold: tuple[float, float]) -> np.ndarray:
+    """uint8 alpha: 255 where ``lower <= value <= upper`` (Slicer's display threshold), else 0."""
+    lower, upper = threshold
+    return np.where((values >= lower) & (values <= upper), 255, 0).astype(np.uint8)
 
 
 def label_colors(values: np.ndarray, colors: np.ndarray) -> np.ndarray:
@@ -210,15 +220,21 @@ def _reslice_aligned(
     if interpolate and frac > 1e-3 and lower + 1 < n and frac < 1 - 1e-3:
         s0 = _slab(layer.array, axis, lower).astype(np.float32)
         s1 = _slab(layer.array, axis, lower + 1).astype(np.float32)
-        pixels = _apply_window_level(s0 + (s1 - s0) * np.float32(frac), layer.window, layer.level)
+        values = s0 + (s1 - s0) * np.float32(frac)
+        pixels = _apply_window_level(values, layer.window, layer.level)
     else:
-        slab = _slab(layer.array, axis, min(max(int(np.floor(c + 0.5)), 0), n - 1))
+        values = _slab(layer.array, axis, min(max(int(np.floor(c + 0.5)), 0), n - 1))
         if label:
-            pixels = label_colors(slab, layer.colors)  # type: ignore[arg-type]
+            pixels = label_colors(values, layer.colors)  # type: ignore[arg-type]
         else:
-            pixels = window_level(slab, layer.window, layer.level)
+            pixels = window_level(values, layer.window, layer.level)
     if mode == "LA":
-        pixels = np.dstack([pixels, np.full(pixels.shape, 255, dtype=np.uint8)])
+        coverage = (
+            np.full(pixels.shape, 255, dtype=np.uint8)
+            if layer.threshold is None
+            else threshold_alpha(values, layer.threshold)
+        )
+        pixels = np.dstack([pixels, coverage])
     col, row = sorted(a for a in range(3) if a != axis)
     # Pillow: input (x, y) = affine(output (x, y)), both in continuous pixel coordinates.
     coeffs = np.array(
@@ -318,6 +334,8 @@ def _reslice_general(layer: Layer, geometry: SliceGeometry, m: np.ndarray) -> Im
     out = np.empty((ch, cw, 2), dtype=np.uint8)
     out[..., 0] = _apply_window_level(values, layer.window, layer.level)
     out[..., 1] = np.where(inside, 255, 0)
+    if layer.threshold is not None:
+        out[..., 1] &= threshold_alpha(values, layer.threshold)
     out[..., 0][~inside] = 0
     image = Image.fromarray(out)
     if (cw, ch) != (w, h):
@@ -337,22 +355,26 @@ def render_slice(geometry: SliceGeometry, layers: SliceLayers) -> Image.Image:
     """
     w, h = geometry.size
     base: Image.Image | None = None
-    if layers.background is not None:
-        bg = reslice_layer(layers.background, geometry, alpha=False)
+    background = layers.background
+    plain = background is not None and _plain(background)
+    if plain:
+        bg = reslice_layer(background, geometry, alpha=False)  # type: ignore[arg-type]
         base = bg if bg.mode == "L" else bg.convert("RGB")
-    overlays = layers.glyphs or layers.segments or layers.markups
+    overlays = layers.glyphs or layers.segments or layers.markups or layers.intersections
     if layers.foreground is None and layers.label is None and not overlays:
-        return base if base is not None else Image.new("L", (w, h))
+        if background is None:
+            return Image.new("L", (w, h))
+        if plain:
+            return base  # type: ignore[return-value]
     out = (
         np.zeros((h, w, 3), dtype=np.float32)
         if base is None
         else np.asarray(base.convert("RGB"), dtype=np.float32)
     )
+    if not plain and background is not None and background.opacity > 0:
+        _blend_scalar(out, background, geometry)  # coloured, thresholded or translucent
     if layers.foreground is not None and layers.foreground.opacity > 0:
-        fg = np.asarray(reslice_layer(layers.foreground, geometry))
-        colour = fg[..., :1] if fg.shape[-1] == 2 else fg[..., :3]
-        alpha = fg[..., -1:].astype(np.float32) * (layers.foreground.opacity / 255.0)
-        out += (colour.astype(np.float32) - out) * alpha
+        _blend_scalar(out, layers.foreground, geometry)
     if layers.label is not None and layers.label.opacity > 0:
         lab = np.asarray(reslice_layer(layers.label, geometry))
         alpha = lab[..., 3].astype(np.float32)
@@ -365,6 +387,10 @@ def render_slice(geometry: SliceGeometry, layers: SliceLayers) -> Image.Image:
 
         composite_segments(out, geometry, layers.segments)
     image = Image.fromarray(np.clip(out + 0.5, 0, 255).astype(np.uint8))
+    if layers.intersections:
+        from voxweb.render.intersections import draw_intersections
+
+        draw_intersections(image, geometry, layers.intersections)
     if layers.glyphs:
         draw_glyphs(image, geometry, layers.glyphs)
     if layers.markups:
@@ -372,6 +398,24 @@ def render_slice(geometry: SliceGeometry, layers: SliceLayers) -> Image.Image:
 
         draw_markups(image, geometry, layers.markups)
     return image
+
+
+def _plain(layer: Layer) -> bool:
+    """A layer the fast path draws: opaque grey (or label colours), no threshold."""
+    return layer.opacity >= 1.0 and layer.lut is None and layer.threshold is None
+
+
+def _blend_scalar(out: np.ndarray, layer: Layer, geometry: SliceGeometry) -> None:
+    """Blend a layer over ``out`` (h, w, 3 float) in place: its colour (grey or ramp) with its
+    coverage (inside the volume and inside the threshold) times its opacity."""
+    pixels = np.asarray(reslice_layer(layer, geometry))
+    if pixels.shape[-1] == 2:
+        grey = pixels[..., 0]
+        colour = grey[..., None] if layer.lut is None else layer.lut[grey]
+    else:
+        colour = pixels[..., :3]
+    alpha = pixels[..., -1:].astype(np.float32) * (layer.opacity / 255.0)
+    out += (colour.astype(np.float32) - out) * alpha
 
 
 def _outline_mask(rgba: np.ndarray) -> np.ndarray:

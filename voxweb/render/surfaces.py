@@ -28,6 +28,9 @@ class Surface:
     normals: np.ndarray  # (N, 3) float, unit
     color: tuple[float, float, float]
     opacity: float = 1.0
+    vertex_colors: np.ndarray | None = None  # (N, 3) float RGB 0-1: colour by scalars
+    representation: str = "surface"  # surface | wireframe | points
+    edge_color: tuple[float, float, float] | None = None  # draw triangle edges in this colour
 
     def bounds(self) -> np.ndarray:
         if len(self.vertices) == 0:

@@ -35,12 +35,25 @@ class VolumeLayer:
     ijk_to_ras: np.ndarray
     window: float
     level: float
-    preset: str = "auto"  # auto, mr, ct
+    preset: str = "auto"  # auto, mr, ct or a named preset (voxweb.render.presets)
+    crop: tuple[float, ...] | None = None  # RAS box (xmin, xmax, ymin, ymax, zmin, zmax)
 
     def resolved_preset(self) -> str:
-        if self.preset in ("mr", "ct"):
-            return self.preset
+        kind = self.preset.lower().split("-")[0]
+        if kind in ("mr", "ct"):
+            return kind
         return "ct" if self.level - self.window / 2 < -200 else "mr"
+
+    def crop_ijk(self, ijk_to_ras: np.ndarray | None = None) -> np.ndarray | None:
+        """The crop box in continuous IJK of ``ijk_to_ras`` (default: the layer's own) as
+        (3, 2) low/high per axis, or None when not cropping."""
+        if self.crop is None:
+            return None
+        b = np.asarray(self.crop, dtype=float).reshape(3, 2)
+        corners = np.array([[x, y, z, 1.0] for x in b[0] for y in b[1] for z in b[2]])
+        matrix = np.asarray(self.ijk_to_ras if ijk_to_ras is None else ijk_to_ras, dtype=float)
+        ijk = (np.linalg.inv(matrix) @ corners.T)[:3]
+        return np.stack([ijk.min(axis=1), ijk.max(axis=1)], axis=1)
 
 
 @dataclass
@@ -62,6 +75,11 @@ class RenderOptions:
 
 def transfer_points(layer: VolumeLayer) -> tuple[list[tuple[float, float]], list[tuple]]:
     """(opacity points, colour points) for a preset, scaled to the volume's window/level."""
+    from voxweb.render.presets import find_preset
+
+    named = find_preset(layer.preset)
+    if named is not None:
+        return named.points(layer.window, layer.level)
     lo = layer.level - layer.window / 2
     hi = layer.level + layer.window / 2
     if layer.resolved_preset() == "ct":
@@ -120,7 +138,8 @@ class VtkRenderer:
         )
         from vtkmodules.vtkRenderingVolume import vtkFixedPointVolumeRayCastMapper
 
-        key = (layer.key, options.quality, options.mode)
+        key = (layer.key, layer.preset, layer.window, layer.level, layer.crop)
+        key += (options.quality, options.mode)
         found = self._volumes.get(key)
         if found is not None:
             self._volumes.move_to_end(key)
@@ -141,6 +160,11 @@ class VtkRenderer:
         mapper.SetSampleDistance(0.5 if full else 1.0)
         if options.mode == "mip":
             mapper.SetBlendModeToMaximumIntensity()
+        box = layer.crop_ijk()
+        if box is not None:
+            mapper.CroppingOn()
+            mapper.SetCroppingRegionPlanes(*[float(v) for v in box.reshape(-1)])
+            mapper.SetCroppingRegionFlagsToSubVolume()
         prop = vtkVolumeProperty()
         opacity, colour = transfer_points(layer)
         otf, ctf = vtkPiecewiseFunction(), vtkColorTransferFunction()
@@ -212,6 +236,7 @@ class VtkRenderer:
         actor.SetMapper(mapper)
         actor.GetProperty().SetColor(*surface.color)
         actor.GetProperty().SetOpacity(surface.opacity)
+        _surface_style(poly, mapper, actor.GetProperty(), surface)
         self._actors[surface.key] = actor
         while len(self._actors) > 256:
             self._actors.popitem(last=False)
@@ -284,6 +309,29 @@ class VtkRenderer:
     def render(self, scene: ThreeDScene, camera: Camera, options: RenderOptions) -> np.ndarray:
         """(h, w, 3) uint8 RGB, row 0 on top."""
         return self._executor.submit(self._render, scene, camera, options).result(timeout=120)
+
+
+def _surface_style(poly, mapper, prop, surface: Surface) -> None:
+    """Per-vertex colours, wireframe/points and edges of a surface on its VTK actor."""
+    from vtkmodules.util import numpy_support
+
+    if surface.vertex_colors is not None and len(surface.vertex_colors) == len(surface.vertices):
+        rgb = np.clip(np.asarray(surface.vertex_colors) * 255 + 0.5, 0, 255).astype(np.uint8)
+        colours = numpy_support.numpy_to_vtk(np.ascontiguousarray(rgb), deep=True)
+        colours.SetName("Colors")
+        poly.GetPointData().SetScalars(colours)
+        mapper.ScalarVisibilityOn()
+        mapper.SetColorModeToDirectScalars()
+    else:
+        mapper.ScalarVisibilityOff()
+    if surface.representation == "wireframe":
+        prop.SetRepresentationToWireframe()
+    elif surface.representation == "points":
+        prop.SetRepresentationToPoints()
+        prop.SetPointSize(3)
+    if surface.edge_color is not None:
+        prop.EdgeVisibilityOn()
+        prop.SetEdgeColor(*surface.edge_color)
 
 
 _renderer_lock = threading.Lock()

@@ -590,6 +590,16 @@ class Model(TransformableNode):
         self.color: tuple[float, float, float] = (0.5, 0.5, 0.5)
         self.opacity: float = 1.0
         self.visible: bool = True
+        # the rest of Slicer's model display node
+        self.visible_2d: bool = False  # cross-section drawn in slice views
+        self.point_data: dict[str, np.ndarray] = {}  # per-vertex scalar arrays by name
+        self.scalar_visible: bool = False  # colour by ``active_scalar`` through a ramp
+        self.active_scalar: str | None = None
+        self.scalar_color_table: str = "Viridis"
+        self.scalar_range: tuple[float, float] | None = None  # None: the array's range
+        self.representation: str = "surface"  # surface | wireframe | points
+        self.edges_visible: bool = False
+        self.edge_color: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
 def __getattr__(name: str) -> Any:

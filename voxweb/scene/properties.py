@@ -113,6 +113,12 @@ def properties(node: Node) -> dict[str, Any]:
         out["Color"] = _floats(node.color)
         out["Opacity"] = float(node.opacity)
         out["Visibility"] = bool(node.visible)
+        out["Visibility2D"] = bool(node.visible_2d)
+        out["ScalarVisibility"] = bool(node.scalar_visible)
+        if node.active_scalar:
+            out["ActiveScalarName"] = node.active_scalar
+        if node.point_data:
+            out["PointDataArrays"] = sorted(node.point_data)
     elif isinstance(node, SliceView):
         out.update(
             {
@@ -132,9 +138,22 @@ def properties(node: Node) -> dict[str, Any]:
         out.update({k: v for k, v in layers.items() if v})  # Slicer omits "(none)" values
         out["ForegroundOpacity"] = float(node.foreground_opacity)
         out["LabelOpacity"] = float(node.label_opacity)
+        out["UseLabelOutline"] = bool(node.label_outline)
     elif isinstance(node, ThreeDView):
         out["LayoutName"] = node.singleton_tag
         out["BackgroundColor"] = _floats(node.background)
+        if node.volume_rendering_id:
+            out["VolumeRenderingVolumeID"] = node.volume_rendering_id
+            out["VolumeRenderingPreset"] = node.volume_preset
+        if node.volume_cropping and node.volume_crop_box is not None:
+            out["VolumeRenderingCropBox"] = _floats(node.volume_crop_box)
+        if node.camera is not None:
+            out["Camera"] = {
+                "Position": _floats(node.camera.position),
+                "FocalPoint": _floats(node.camera.focal_point),
+                "ViewUp": _floats(node.camera.view_up),
+                "ViewAngle": float(node.camera.view_angle),
+            }
     elif isinstance(node, Layout):
         out["LayoutName"] = node.layout_name
         out["ViewArrangement"] = LAYOUTS.get(node.layout_name, LAYOUTS["Custom"])
@@ -170,6 +189,9 @@ def _volume(node: ScalarVolume) -> dict[str, Any]:
         },
         "Window": float(node.display.window),
         "Level": float(node.display.level),
+        "ColorTable": node.display.color_table,
+        "Visibility": bool(node.display.visible),
+        "ApplyThreshold": bool(node.display.apply_threshold),
     }
 
 

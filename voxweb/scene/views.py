@@ -195,4 +195,7 @@ class ThreeDView(Node):
         self.camera: Camera | None = None
         self.volume_rendering_id: str | None = None
         self.volume_preset: str = "auto"
+        # cropping of the volume rendering: a RAS box (xmin, xmax, ymin, ymax, zmin, zmax)
+        self.volume_crop_box: tuple[float, ...] | None = None
+        self.volume_cropping: bool = False
         self.box_visible: bool = False

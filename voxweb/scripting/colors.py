@@ -150,7 +150,10 @@ def standard_color_node(node_id: str) -> vtkMRMLColorTableNode | None:
     name = color_name_from_id(node_id)
     view = _STANDARD.get(name)
     if view is None:
-        view = _STANDARD[name] = vtkMRMLColorTableNode(name=name)
+        from voxweb.scripting.color_ramps import ramp_color_node
+
+        view = ramp_color_node(name) or vtkMRMLColorTableNode(name=name)
+        _STANDARD[name] = view
     return view
 
 

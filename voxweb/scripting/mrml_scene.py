@@ -87,14 +87,37 @@ class vtkMRMLScene:  # noqa: N801
         node = self._scene.get_node_by_id(str(node_id))
         if node is not None:
             return wrap(node)
-        return registry.synthetic_node(str(node_id))
+        found = registry.synthetic_node(str(node_id))
+        if found is None:
+            found = next(
+                (v for v in registry.synthetic_nodes(self._scene) if v.GetID() == node_id), None
+            )
+        if found is None:
+            from voxweb.scripting.colors import standard_color_node
+
+            found = standard_color_node(str(node_id))
+        return found
 
     def GetFirstNodeByName(self, name: str) -> Any:  # noqa: N802
-        return wrap(self._scene.get_first_node_by_name(str(name)))
+        node = self._scene.get_first_node_by_name(str(name))
+        if node is None:
+            return next(
+                (v for v in registry.synthetic_nodes(self._scene) if v.GetName() == name), None
+            )
+        return wrap(node)
 
     def GetFirstNodeByClass(self, class_name: str) -> Any:  # noqa: N802
         nodes = self._scene.nodes_of_class(str(class_name))
+        if not nodes:
+            found = self._synthetic_of_class(str(class_name))
+            return found[0] if found else None
         return wrap(nodes[0]) if nodes else None
+
+    def _synthetic_of_class(self, class_name: str) -> list[Any]:
+        """Synthetic views (cameras...) of a class; none for the generic vtkMRMLNode."""
+        if class_name == "vtkMRMLNode":
+            return []
+        return [v for v in registry.synthetic_nodes(self._scene) if v.IsA(class_name)]
 
     def GetFirstNode(  # noqa: N802
         self, name: str | None = None, class_name: str | None = None, *_: Any
@@ -105,7 +128,9 @@ class vtkMRMLScene:  # noqa: N801
         return None
 
     def GetNodesByClass(self, class_name: str) -> NodeCollection:  # noqa: N802
-        return self._views(self._scene.nodes_of_class(str(class_name)))
+        found = self._views(self._scene.nodes_of_class(str(class_name)))
+        found.extend(self._synthetic_of_class(str(class_name)))
+        return found
 
     def GetNodesByName(self, name: str) -> NodeCollection:  # noqa: N802
         return self._views(self._scene.nodes_by_name(str(name)))
@@ -120,7 +145,7 @@ class vtkMRMLScene:  # noqa: N801
         return len(self._scene)
 
     def GetNumberOfNodesByClass(self, class_name: str) -> int:  # noqa: N802
-        return len(self._scene.nodes_of_class(str(class_name)))
+        return len(self.GetNodesByClass(class_name))
 
     def GetNthNode(self, index: int) -> Any:  # noqa: N802
         nodes = self._scene.nodes

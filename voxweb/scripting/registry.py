@@ -78,3 +78,18 @@ def remember_synthetic(node_id: str, view: Any) -> None:
 
 def synthetic_node(node_id: str) -> Any:
     return _SYNTHETIC.get(node_id)
+
+
+# Views that stand for Slicer nodes voxweb keeps on other nodes (a 3-D view's camera...):
+# providers list them per scene so class and name lookups find them like scene nodes.
+_PROVIDERS: list[Any] = []
+
+
+def provide_synthetic(provider: Any) -> Any:
+    """Decorator: ``provider(scene)`` yields the synthetic views that scene has."""
+    _PROVIDERS.append(provider)
+    return provider
+
+
+def synthetic_nodes(scene: Any) -> list[Any]:
+    return [view for provider in _PROVIDERS for view in provider(scene)]

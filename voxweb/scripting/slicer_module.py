@@ -11,6 +11,7 @@ import types
 
 # Importing the families registers their view classes.
 from voxweb.scripting import (  # noqa: F401
+    cameras,
     cli_modules,
     crop_volume,
     hierarchy,
@@ -23,6 +24,7 @@ from voxweb.scripting import (  # noqa: F401
     segmentations,
     transforms,
     views,
+    volumerendering,
     volumes,
 )
 from voxweb.scripting.app import Application
@@ -54,6 +56,10 @@ def slicer_module(workspace: Workspace) -> types.ModuleType:
         views.vtkMRMLInteractionNode,
         *markups.EXTRA_CLASSES,
         hierarchy.vtkMRMLSubjectHierarchyConstants,
+        models.vtkMRMLModelDisplayNode,
+        cameras.vtkMRMLCameraNode,
+        volumerendering.vtkMRMLGPURayCastVolumeRenderingDisplayNode,
+        volumerendering.vtkMRMLVolumePropertyNode,
     ):
         setattr(module, cls.__name__, cls)
     for cls in (

@@ -94,6 +94,18 @@ def util_module(workspace: Workspace) -> types.ModuleType:
     # --- lookup -------------------------------------------------------------------------
     def getNode(pattern: str = "*", index: int = 0, scene_: Any = None) -> Any:  # noqa: N802
         matches = scene.find_nodes(str(pattern))
+        if not matches:  # views voxweb keeps on other nodes (cameras): by ID or name
+            from fnmatch import fnmatchcase
+
+            from voxweb.scripting.registry import synthetic_nodes
+
+            synthetic = [
+                v
+                for v in synthetic_nodes(scene)
+                if v.GetID() == pattern or fnmatchcase(v.GetName(), str(pattern))
+            ]
+            if int(index) < len(synthetic):
+                return synthetic[int(index)]
         if not matches or int(index) >= len(matches):
             raise MRMLNodeNotFoundException(
                 f"could not find nodes in the scene by name or id '{pattern}'"
@@ -109,7 +121,9 @@ def util_module(workspace: Workspace) -> types.ModuleType:
         return {name: wrap(n) for name, n in scene.glob_nodes_by_name(str(pattern)).items()}
 
     def getNodesByClass(className: str, scene_: Any = None) -> list[Any]:  # noqa: N802, N803
-        return [wrap(n) for n in scene.nodes_of_class(str(className))]
+        from voxweb.scripting.mrml_scene import scene_view
+
+        return list(scene_view(scene).GetNodesByClass(str(className)))
 
     def getFirstNodeByClassByName(className: str, name: str, scene_: Any = None) -> Any:  # noqa: N802, N803
         for node in scene.nodes_of_class(str(className)):
@@ -247,6 +261,25 @@ def util_module(workspace: Workspace) -> types.ModuleType:
 
     def arrayFromModelPointsModified(modelNode: Any) -> None:  # noqa: N802, N803
         unwrap(modelNode).modified()
+
+    def arrayFromModelPointData(modelNode: Any, arrayName: str) -> np.ndarray:  # noqa: N802, N803
+        """A per-point array of the model by name, sharing memory with it."""
+        from voxweb.scripting.models import adopt_point_arrays
+
+        node = unwrap(modelNode)
+        adopt_point_arrays(node)
+        if arrayName not in node.point_data:
+            raise ValueError(
+                f"the model has no point data array {arrayName!r} "
+                f"(it has: {', '.join(node.point_data) or 'none'})"
+            )
+        return node.point_data[arrayName]
+
+    def arrayFromModelPointDataModified(modelNode: Any, arrayName: str = "") -> None:  # noqa: N802, N803
+        unwrap(modelNode).modified()
+
+    def arrayFromModelCellData(modelNode: Any, arrayName: str) -> np.ndarray:  # noqa: N802, N803
+        raise NotImplementedError("voxweb models carry point data arrays only, no cell data")
 
     def arrayFromModelPolyIds(modelNode: Any) -> np.ndarray:  # noqa: N802, N803
         """VTK's cell array layout: 3, a, b, c, 3, d, e, f..."""
@@ -456,7 +489,9 @@ def util_module(workspace: Workspace) -> types.ModuleType:
         arrayFromTransformMatrix, updateTransformMatrixFromArray, vtkMatrixFromArray,
         arrayFromVTKMatrix, updateVTKMatrixFromArray, arrayFromMarkupsControlPoints,
         updateMarkupsControlPointsFromArray, arrayFromModelPoints, arrayFromModelPointsModified,
-        arrayFromModelPolyIds, arrayFromSegmentBinaryLabelmap, arrayFromSegmentInternalBinaryLabelmap,
+        arrayFromModelPolyIds, arrayFromModelPointData, arrayFromModelPointDataModified,
+        arrayFromModelCellData, arrayFromSegmentBinaryLabelmap,
+        arrayFromSegmentInternalBinaryLabelmap,
         updateSegmentBinaryLabelmapFromArray, array, loadVolume, loadLabelVolume,
         loadSegmentation, loadMarkups, loadTransform, loadModel, loadNodeFromFile, saveNode,
         exportNode, saveScene, loadScene, setSliceViewerLayers, resetSliceViews,

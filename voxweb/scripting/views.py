@@ -129,6 +129,19 @@ class vtkMRMLSliceNode(vtkMRMLNode):  # noqa: N801
 
         fit_view_to_volume(self._view(), unwrap(volume))
 
+    # label layer drawn as outlines (a slice-node property in Slicer)
+    def GetUseLabelOutline(self) -> bool:  # noqa: N802
+        return bool(self._node.label_outline)
+
+    def SetUseLabelOutline(self, on: Any) -> None:  # noqa: N802
+        self._node.label_outline = bool(on)
+
+    def UseLabelOutlineOn(self) -> None:  # noqa: N802
+        self.SetUseLabelOutline(True)
+
+    def UseLabelOutlineOff(self) -> None:  # noqa: N802
+        self.SetUseLabelOutline(False)
+
 
 class vtkMRMLSliceCompositeNode(PropertyView):  # noqa: N801
     """The layers of one slice view; lives on the scene's SliceView."""
