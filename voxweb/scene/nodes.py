@@ -128,6 +128,18 @@ def generated_color(index: int) -> tuple[float, float, float]:
     return (round(r, 4), round(g, 4), round(b, 4))
 
 
+class ColorTableNode(Node):
+    """A color table of its own in the scene (a script's label names and colors)."""
+
+    slicer_class = "vtkMRMLColorTableNode"
+    slicer_classes = ("vtkMRMLColorTableNode", "vtkMRMLColorNode") + _NODE_CHAIN
+    default_name = "ColorTable"
+
+    def __init__(self, name: str = "") -> None:
+        super().__init__(name)
+        self.table: ColorTable = ColorTable(name=name or "ColorTable", entries={})
+
+
 @dataclass
 class VolumeDisplay:
     """Display properties of a volume (Slicer's scalar volume display node)."""

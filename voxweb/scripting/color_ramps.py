@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from voxweb.render import colormaps
-from voxweb.scripting.colors import color_node_id, vtkMRMLColorTableNode
+from voxweb.scripting.colors import ColorTableView, color_node_id
 
 
-class vtkMRMLProceduralColorRampNode(vtkMRMLColorTableNode):  # noqa: N801
+class vtkMRMLProceduralColorRampNode(ColorTableView):  # noqa: N801
     """A named 256-entry ramp; class name as Slicer reports for its standard tables."""
 
     def __init__(self, name: str) -> None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from voxweb.scene.nodes import ColorEntry, ColorTable, Node
-from voxweb.scripting.registry import remember_synthetic
+from voxweb.scene.nodes import ColorEntry, ColorTable, ColorTableNode, Node
+from voxweb.scripting.node import vtkMRMLNode
+from voxweb.scripting.registry import register, remember_synthetic
 
 # Prefixes of standard color node IDs, longest first.
 _PREFIXES = (
@@ -51,31 +52,19 @@ def color_node_id(name: str) -> str:
     return f"vtkMRMLColorTableNode{name}"
 
 
-class vtkMRMLColorTableNode:  # noqa: N801
-    """A color table view: a label map's own table, or a named standard table."""
+class _TableMethods:
+    """Slicer's color table calls over ``self._table`` (a ColorTable)."""
 
-    def __init__(self, table: ColorTable | None = None, name: str | None = None) -> None:
-        self._table = table if table is not None else ColorTable(name=name or "Labels")
-        self._owner: Node | None = None
-        remember_synthetic(self.GetID(), self)
+    _table: ColorTable
 
-    def __repr__(self) -> str:
-        return f"<vtkMRMLColorTableNode {self.GetID()}>"
+    def _changed(self) -> None:
+        raise NotImplementedError
 
-    def GetID(self) -> str:  # noqa: N802
-        return color_node_id(self._table.name)
+    def SetTypeToUser(self) -> None:  # noqa: N802
+        return None
 
-    def GetName(self) -> str:  # noqa: N802
-        return self._table.name
-
-    def SetName(self, name: str) -> None:  # noqa: N802
-        self._table.name = str(name)
-
-    def GetClassName(self) -> str:  # noqa: N802
-        return "vtkMRMLColorTableNode"
-
-    def IsA(self, name: str) -> bool:  # noqa: N802
-        return name in ("vtkMRMLColorTableNode", "vtkMRMLColorNode", "vtkMRMLNode")
+    def SetNamesInitialised(self, on: Any) -> None:  # noqa: N802
+        return None  # names are never generated over the ones a script sets
 
     def GetNumberOfColors(self) -> int:  # noqa: N802
         return (max(self._table.entries) + 1) if self._table.entries else 0
@@ -83,9 +72,6 @@ class vtkMRMLColorTableNode:  # noqa: N801
     def SetNumberOfColors(self, count: int) -> None:  # noqa: N802
         for value in [v for v in self._table.entries if v >= int(count)]:
             del self._table.entries[value]
-
-    def SetTypeToUser(self) -> None:  # noqa: N802
-        return None
 
     def GetColor(self, index: int, out: Any = None) -> Any:  # noqa: N802
         rgba = self._table.color_of(int(index))
@@ -125,25 +111,69 @@ class vtkMRMLColorTableNode:  # noqa: N801
                 return value
         return -1
 
+
+@register
+class vtkMRMLColorTableNode(vtkMRMLNode, _TableMethods):  # noqa: N801
+    """A color table node of the scene (made by scripts)."""
+
+    scene_class = ColorTableNode
+
+    @property
+    def _table(self) -> ColorTable:  # type: ignore[override]
+        return self._node.table
+
+    def _changed(self) -> None:
+        self._node.modified()
+
+
+class ColorTableView(_TableMethods):
+    """A color table view: a label map's own table, or a named standard table."""
+
+    def __init__(self, table: ColorTable | None = None, name: str | None = None) -> None:
+        self._table = table if table is not None else ColorTable(name=name or "Labels")
+        self._owner: Node | None = None
+        remember_synthetic(self.GetID(), self)
+
+    def __repr__(self) -> str:
+        return f"<vtkMRMLColorTableNode {self.GetID()}>"
+
+    def UnRegister(self, other: Any = None) -> None:  # noqa: N802
+        return None
+
+    def GetID(self) -> str:  # noqa: N802
+        return color_node_id(self._table.name)
+
+    def GetName(self) -> str:  # noqa: N802
+        return self._table.name
+
+    def SetName(self, name: str) -> None:  # noqa: N802
+        self._table.name = str(name)
+
+    def GetClassName(self) -> str:  # noqa: N802
+        return "vtkMRMLColorTableNode"
+
+    def IsA(self, name: str) -> bool:  # noqa: N802
+        return name in ("vtkMRMLColorTableNode", "vtkMRMLColorNode", "vtkMRMLNode")
+
     def _changed(self) -> None:
         if self._owner is not None:
             self._owner.modified()
 
 
-def table_view(owner: Node, table: ColorTable) -> vtkMRMLColorTableNode:
+def table_view(owner: Node, table: ColorTable) -> ColorTableView:
     views = owner.__dict__.setdefault("_scripting_views", {})
     view = views.get("color")
     if view is None or view._table is not table:
-        view = vtkMRMLColorTableNode(table)
+        view = ColorTableView(table)
         view._owner = owner
         views["color"] = view
     return view
 
 
-_STANDARD: dict[str, vtkMRMLColorTableNode] = {}
+_STANDARD: dict[str, ColorTableView] = {}
 
 
-def standard_color_node(node_id: str) -> vtkMRMLColorTableNode | None:
+def standard_color_node(node_id: str) -> ColorTableView | None:
     """A view of a standard table by ID (``vtkMRMLColorTableNodeRed``), or None."""
     if not any(str(node_id).startswith(p) for p in _PREFIXES):
         return None
@@ -152,7 +182,7 @@ def standard_color_node(node_id: str) -> vtkMRMLColorTableNode | None:
     if view is None:
         from voxweb.scripting.color_ramps import ramp_color_node
 
-        view = ramp_color_node(name) or vtkMRMLColorTableNode(name=name)
+        view = ramp_color_node(name) or ColorTableView(name=name)
         _STANDARD[name] = view
     return view
 

@@ -94,6 +94,17 @@ class vtkMRMLSubjectHierarchyNode(vtkMRMLNode):  # noqa: N801
 
     invalidItemID = INVALID_ITEM_ID  # noqa: N815
 
+    # Item events (values as Slicer's); voxweb reports each as a change of the hierarchy,
+    # with the scene item as call data.
+    SubjectHierarchyItemAddedEvent = 20000
+    SubjectHierarchyItemAboutToBeRemovedEvent = 20001
+    SubjectHierarchyItemRemovedEvent = 20002
+    SubjectHierarchyItemModifiedEvent = 20003
+    SubjectHierarchyItemReparentedEvent = 20005
+
+    def _call_data(self, event: Any) -> Any:
+        return self.GetSceneItemID()
+
     @property
     def _tree(self) -> SubjectHierarchy:
         return self._node  # type: ignore[return-value]

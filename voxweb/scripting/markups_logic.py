@@ -52,7 +52,7 @@ class MarkupsLogic(_Logic):
 
     SetActiveList = SetActiveListID  # noqa: N815
 
-    def AddControlPoint(self, r: float, a: float, s: float) -> int:  # noqa: N802
+    def AddControlPoint(self, r: float = 0.0, a: float = 0.0, s: float = 0.0) -> int:  # noqa: N802
         """Add a point to the active list (a new point list when there is none)."""
         node = self._scene.get_node_by_id(self.GetActiveListID())
         if not isinstance(node, MarkupsNode):
@@ -61,6 +61,15 @@ class MarkupsLogic(_Logic):
         return len(node.control_points) - 1
 
     AddFiducial = AddControlPoint  # noqa: N815
+
+    def StartPlaceMode(self, persistent: Any = 0) -> bool:  # noqa: N802
+        """Switch the (headless) mouse mode to placing points: remembered, nothing to click."""
+        from voxweb.scripting.app import ApplicationLogic
+
+        interaction = ApplicationLogic(self._workspace).GetInteractionNode()
+        interaction.SetPlaceModePersistence(bool(persistent))
+        interaction.SetCurrentInteractionMode(interaction.Place)
+        return True
 
     # --- files ----------------------------------------------------------------------------
     def LoadMarkups(self, fileName: str, fidsName: str = "", *_: Any) -> str:  # noqa: N802, N803

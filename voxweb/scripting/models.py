@@ -90,6 +90,14 @@ class vtkMRMLModelNode(vtkMRMLTransformableNode):  # noqa: N801
         node.vertices, node.faces, node.normals = vertices, faces, None
         node.point_data = arrays
 
+    def SetPolyDataConnection(self, port: Any) -> None:  # noqa: N802
+        """Take the output of a VTK pipeline (run now; later changes need another call)."""
+        from voxweb.scripting.modules import polydata_of
+
+        self.SetAndObservePolyData(polydata_of(port))
+
+    SetMeshConnection = SetPolyDataConnection  # noqa: N815
+
     SetAndObserveMesh = SetAndObservePolyData  # noqa: N815
 
     def GetDisplayNode(self) -> Any:  # noqa: N802

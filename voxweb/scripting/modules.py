@@ -90,7 +90,7 @@ class ModelsLogic(_Logic):
         """AddModel(vtkPolyData or file name): a new model node in the scene."""
         if isinstance(source, str):
             return wrap(self._workspace.load_client_file(source, "ModelFile", {})[0])
-        vertices, faces = arrays_from_polydata(source)
+        vertices, faces = arrays_from_polydata(polydata_of(source))
         model = Model(vertices, faces)
         with self._scene.lock:
             self._scene.add(model)
@@ -166,6 +166,17 @@ class TransformsLogic(_Logic):
             if parent:
                 scene.set_parent_transform(grid, parent)
         return True
+
+
+def polydata_of(source: Any) -> Any:
+    """A vtkPolyData from itself or from an algorithm's output port (``GetOutputPort()``),
+    which is run first, as Slicer's pipeline would."""
+    producer = getattr(source, "GetProducer", None)
+    if producer is None:
+        return source
+    algorithm = producer()
+    algorithm.Update()
+    return algorithm.GetOutputDataObject(source.GetIndex())
 
 
 def modules_namespace(workspace: Workspace) -> types.SimpleNamespace:

@@ -196,6 +196,8 @@ class vtkMRMLScene:  # noqa: N801
     def RemoveNode(self, node: Any) -> None:  # noqa: N802
         if node is None:
             return
+        if getattr(node, "_node", None) is None and hasattr(node, "GetID"):
+            return  # a display, storage or color view: it lives on its data node
         target = unwrap(node)
         if target in self._scene:
             from voxweb.scripting.context import workspace_of

@@ -94,6 +94,18 @@ class vtkMRMLNode:  # noqa: N801 - Slicer's class names are the API
     def SetHideFromEditors(self, hide: bool) -> None:  # noqa: N802
         self._node.hide_from_editors = bool(hide)
 
+    def HideFromEditorsOn(self) -> None:  # noqa: N802
+        self.SetHideFromEditors(True)
+
+    def HideFromEditorsOff(self) -> None:  # noqa: N802
+        self.SetHideFromEditors(False)
+
+    def UnRegister(self, other: Any = None) -> None:  # noqa: N802
+        return None  # Python owns the view; VTK reference counting has nothing to do
+
+    def Register(self, other: Any = None) -> None:  # noqa: N802
+        return None
+
     def GetSelectable(self) -> bool:  # noqa: N802
         return bool(self._node.selectable)
 
@@ -150,9 +162,14 @@ class vtkMRMLNode:  # noqa: N801 - Slicer's class names are the API
         event_name = event if isinstance(event, str) else _EVENT_NAMES.get(int(event), event)
         view = self
 
+        wants_data = hasattr(callback, "CallDataType")  # @vtk.calldata_type(...)
+
         def listener(scene_event: Any) -> None:
             if scene_event.kind == "modified" and scene_event.node is view._node:
-                callback(view, event_name)
+                if wants_data:
+                    callback(view, event_name, view._call_data(event_name))
+                else:
+                    callback(view, event_name)
 
         self._observers[tag] = listener
         if self._node.scene is not None:
@@ -160,6 +177,10 @@ class vtkMRMLNode:  # noqa: N801 - Slicer's class names are the API
         else:
             self._pending_observers = [*getattr(self, "_pending_observers", []), listener]
         return tag
+
+    def _call_data(self, event: Any) -> Any:
+        """What an observer asking for call data gets (subclasses say more)."""
+        return None
 
     def RemoveObserver(self, tag: int) -> None:  # noqa: N802
         listener = self._observers.pop(int(tag), None)

@@ -16,7 +16,7 @@ from voxweb.scene.nodes import ScalarVolume
 from voxweb.scene.views import LAYOUTS, Layout, Selection, SliceView, ThreeDView
 from voxweb.scripting.display import PropertyView, property_view
 from voxweb.scripting.node import vtkMRMLNode
-from voxweb.scripting.registry import register, unwrap, wrap
+from voxweb.scripting.registry import provide_synthetic, register, unwrap, wrap
 from voxweb.scripting.vtkconvert import fill_matrix, matrix_array
 
 
@@ -412,3 +412,12 @@ class vtkMRMLInteractionNode(PropertyView):  # noqa: N801
 
     def GetPlaceModePersistence(self) -> bool:  # noqa: N802
         return bool(self._extra.get("persistent", False))
+
+
+@provide_synthetic
+def _interaction(scene: Any) -> list[Any]:
+    """The interaction singleton lives on the selection node; GetNodeByID finds it."""
+    from voxweb.scripting.display import property_view
+
+    selections = scene.nodes_of_class("vtkMRMLSelectionNode")
+    return [property_view(selections[0], vtkMRMLInteractionNode)] if selections else []

@@ -249,7 +249,17 @@ class vtkMRMLScalarVolumeDisplayNode(DisplayView):  # noqa: N801
         return color_node_id(self._display.color_table)
 
     def SetAndObserveColorNodeID(self, node_id: str | None) -> None:  # noqa: N802
-        self._display.color_table = color_name_from_id(node_id)
+        from voxweb.scene.nodes import ColorTableNode
+
+        owner = self._owner
+        node = owner.scene.get_node_by_id(node_id or "") if owner.scene is not None else None
+        if isinstance(node, ColorTableNode):
+            # a script's own table: a label map draws its colors and names from it
+            if hasattr(owner, "color_table"):
+                owner.color_table = node.table
+            self._display.color_table = node.table.name
+        else:
+            self._display.color_table = color_name_from_id(node_id)
         self._changed()
 
     SetColorNodeID = SetAndObserveColorNodeID  # noqa: N815
