@@ -223,33 +223,7 @@ def util_module(workspace: Workspace) -> types.ModuleType:
         fill_matrix(vmatrix, np.asarray(narray, dtype=float))
 
     # --- markups ------------------------------------------------------------------------
-    def arrayFromMarkupsControlPoints(markupsNode: Any, world: bool = False) -> np.ndarray:  # noqa: N802, N803
-        node = unwrap(markupsNode)
-        positions = node.positions()
-        if world and len(positions):
-            m = world_matrix(node)
-            positions = (m[:3, :3] @ positions.T).T + m[:3, 3]
-        return positions
-
-    def updateMarkupsControlPointsFromArray(  # noqa: N802
-        markupsNode: Any,
-        narray: Any,
-        world: bool = False,
-    ) -> None:
-        node = unwrap(markupsNode)
-        points = np.asarray(narray, dtype=float).reshape(-1, 3)
-        if world and len(points):
-            inverse = np.linalg.inv(world_matrix(node))
-            points = (inverse[:3, :3] @ points.T).T + inverse[:3, 3]
-        with scene.lock:
-            if len(node.control_points) > len(points):
-                del node.control_points[len(points) :]
-                node.modified()
-            for index, point in enumerate(points):
-                if index < len(node.control_points):
-                    node.set_point_position(index, point)
-                else:
-                    node.add_point(point)
+    # markups arrays: voxweb.scripting.markups_logic adds them for every markup type
 
     # --- models -------------------------------------------------------------------------
     def arrayFromModelPoints(modelNode: Any) -> np.ndarray:  # noqa: N802, N803
@@ -487,8 +461,8 @@ def util_module(workspace: Workspace) -> types.ModuleType:
         getNode, getNodes, getNodesByClass, getFirstNodeByClassByName, getFirstNodeByName,
         arrayFromVolume, arrayFromVolumeModified, updateVolumeFromArray, addVolumeFromArray,
         arrayFromTransformMatrix, updateTransformMatrixFromArray, vtkMatrixFromArray,
-        arrayFromVTKMatrix, updateVTKMatrixFromArray, arrayFromMarkupsControlPoints,
-        updateMarkupsControlPointsFromArray, arrayFromModelPoints, arrayFromModelPointsModified,
+        arrayFromVTKMatrix, updateVTKMatrixFromArray, arrayFromModelPoints,
+        arrayFromModelPointsModified,
         arrayFromModelPolyIds, arrayFromModelPointData, arrayFromModelPointDataModified,
         arrayFromModelCellData, arrayFromSegmentBinaryLabelmap,
         arrayFromSegmentInternalBinaryLabelmap,
