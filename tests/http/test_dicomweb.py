@@ -206,12 +206,53 @@ def test_compressed_frames_as_stored_decoded_or_406(served, data):
 def test_metadata_content_types(served, data):
     s, r, i = uids(data["series"][0])
     path = f"/dicom/studies/{s}/series/{r}/instances/{i}/metadata"
-    assert get(served, path).headers["content-type"] == "application/json"  # Slicer's type
+    assert get(served, path).headers["content-type"] == "application/dicom+json"  # PS3.18 default
+    assert get(served, path, "application/json").headers["content-type"] == "application/json"
     assert (
         get(served, path, "application/dicom+json, application/json").headers["content-type"]
         == "application/dicom+json"
     )
     assert get(served, path, "application/dicom+xml").status_code == 406
+
+
+BROWSER_ACCEPT = (
+    "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+)
+
+
+@pytest.mark.parametrize(
+    "accept, expected",
+    [
+        (None, "application/dicom+json"),
+        (BROWSER_ACCEPT, "application/dicom+json"),
+        ("*/*", "application/dicom+json"),
+        ("application/*", "application/dicom+json"),
+        ("application/json", "application/json"),
+        ("application/json, */*;q=0.1", "application/json"),
+        ("application/json;q=0.5, application/dicom+json", "application/dicom+json"),
+        ("application/dicom+json;q=0.4, application/json;q=0.9", "application/json"),
+        ('multipart/related; type="application/dicom+json"', "application/dicom+json"),
+    ],
+)
+def test_qido_and_metadata_default_to_dicom_json(served, data, accept, expected):
+    s, r, i = uids(data["series"][0])
+    paths = [
+        "/dicom/studies",
+        "/dicom/series",
+        "/dicom/instances",
+        f"/dicom/studies/{s}/series",
+        f"/dicom/studies/{s}/instances",
+        f"/dicom/studies/{s}/series/{r}/instances",
+        f"/dicom/studies/{s}/metadata",
+        f"/dicom/studies/{s}/series/{r}/metadata",
+        f"/dicom/studies/{s}/series/{r}/instances/{i}/metadata",
+        f"/dicom-web/studies/{s}/metadata",
+    ]
+    for path in paths:
+        resp = get(served, path, accept)
+        assert resp.status_code == 200, (path, resp.text)
+        assert resp.headers["content-type"] == expected, path
+        assert isinstance(resp.json(), list) and resp.json()
 
 
 def test_bulkdata_single_and_multipart(served, data):
@@ -424,7 +465,7 @@ def test_slicer_shapes(served, data):
     inst = get(served, f"/dicom/studies/{s}/series/{r}/instances/{i}")
     assert inst.headers["content-type"] == "application/dicom" and inst.content == data["series"][0]
     md = get(served, f"/dicom/studies/{s}/series/{r}/instances/{i}/metadata")
-    assert md.headers["content-type"] == "application/json" and len(md.json()) == 1
+    assert md.headers["content-type"] == "application/dicom+json" and len(md.json()) == 1
     assert get(served, f"/dicom/studies/{s}/metadata").status_code == 200
     assert get(served, "/dicom/studies/1.2.3/series/4.5/instances/6.7").status_code == 404
 

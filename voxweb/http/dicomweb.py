@@ -5,8 +5,9 @@ STOW-RS, DELETE (off unless ``dicom_delete``) and a capabilities answer to ``OPT
 A thin adapter: it parses the path, query and ``Accept``, calls ``voxweb.dicom`` in worker
 threads (every database call blocks) and shapes the bytes. Slicer-compatible details kept
 here: instance retrieve without a multipart ``Accept`` answers the bare Part-10 file
-(``application/dicom``), JSON answers use ``application/json`` unless the client asks for
-``application/dicom+json``, and an empty search answers ``200 []``.
+(``application/dicom``) and an empty search answers ``200 []``. QIDO and metadata answer
+``application/dicom+json`` (PS3.18's default, also for a browser's ``Accept``) unless the
+client prefers ``application/json``.
 """
 
 from __future__ import annotations
@@ -214,24 +215,60 @@ async def _run(func: Callable[..., T], *args: Any) -> T:
     return await to_thread.run_sync(func, *args)
 
 
-def _json_reply(text: str | bytes, accept: list[MediaRange]) -> Reply:
-    """JSON with the content type the client asked for (Slicer's ``application/json`` by default)."""
-    ctype = JSON
+def _specificity(m: MediaRange) -> int:
+    if m.mtype == "*/*":
+        return 0
+    return 1 if m.mtype.endswith("/*") else 2
+
+
+def _matches(m: MediaRange, offer: str) -> bool:
+    if m.mtype in ("*/*", offer):
+        return True
+    return m.mtype.endswith("/*") and offer.startswith(m.mtype[:-1])
+
+
+def choose(accept: list[MediaRange], offers: list[str]) -> str | None:
+    """The offer (a plain ``type/subtype``) the client prefers, or None when it takes none.
+
+    No ``Accept`` takes the first offer. Otherwise each offer gets the q of the most specific
+    range that matches it; the highest q wins, then the offer named exactly rather than through
+    a wildcard, then the order of ``offers`` (the server's preference).
+    """
+    if not accept:
+        return offers[0] if offers else None
+    best: tuple[float, int, int] | None = None
+    chosen = None
+    for rank, offer in enumerate(offers):
+        matching = [m for m in accept if _matches(m, offer)]
+        if not matching:
+            continue
+        top = max(matching, key=_specificity)
+        q = max(m.q for m in matching if _specificity(m) == _specificity(top))
+        key = (q, _specificity(top), -rank)
+        if q > 0 and (best is None or key > best):
+            best, chosen = key, offer
+    return chosen
+
+
+def _json_ranges(accept: list[MediaRange]) -> list[MediaRange]:
+    """``multipart/related; type="application/dicom+json"`` read as the JSON type it wraps."""
+    out = []
     for m in accept:
-        if m.mtype == DICOM_JSON:
-            ctype = DICOM_JSON
-            break
-        if m.mtype in (JSON, "*/*", "application/*"):
-            break
         if _is_multipart(m) and m.params.get("type") in (DICOM_JSON, None):
-            ctype = DICOM_JSON
-            break
-    else:
-        if accept:
-            raise HttpError(
-                406,
-                "this resource is available as application/dicom+json or application/json only",
-            )
+            m = MediaRange(DICOM_JSON, {}, m.q)
+        out.append(m)
+    return out
+
+
+def _json_reply(text: str | bytes, accept: list[MediaRange]) -> Reply:
+    """QIDO and metadata JSON: ``application/dicom+json`` (PS3.18's default) unless the client
+    prefers ``application/json``."""
+    ctype = choose(_json_ranges(accept), [DICOM_JSON, JSON])
+    if ctype is None:
+        raise HttpError(
+            406,
+            "this resource is available as application/dicom+json or application/json only",
+        )
     body = text.encode() if isinstance(text, str) else text
     return Reply(body, ctype)
 
