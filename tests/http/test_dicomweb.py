@@ -395,7 +395,40 @@ def test_stow_malformed_non_dicom_and_duplicate(served, data):
         data=odd,
         headers={"Content-Type": 'multipart/related; type="application/dicom"; boundary=b1'},
     )
-    assert resp.status_code == 409 and "00081198" in resp.json()
+    assert resp.status_code == 400 and "not application/dicom" in resp.json()["message"]
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        [b""],
+        [b"random bytes \x00\x01\x02 that are not DICOM" * 20],
+        [b"\x00" * 128 + b"DICM"],  # a preamble and magic, nothing after
+        [b"", b"junk"],
+    ],
+    ids=["empty", "random", "preamble-only", "two-bad"],
+)
+def test_stow_of_nothing_dicom_is_400(served, data, parts):
+    url = f"{served.url}/dicom/studies"
+    body, ctype = multipart_body(parts)
+    resp = requests.post(url, data=body, headers={"Content-Type": ctype})
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["success"] is False and "DICOM" in resp.json()["message"]
+    if len(parts) == 1:
+        bare = requests.post(url, data=parts[0], headers={"Content-Type": "application/dicom"})
+        assert bare.status_code == 400 and bare.json()["message"]
+
+
+def test_stow_truncated_and_conflict_keep_the_failure_list(served, data):
+    url = f"{served.url}/dicom/studies"
+    s, r, i = uids(data["series"][0])
+    conflicting = renamed(data["series"][4], SOPInstanceUID=i, SeriesInstanceUID=r)
+    truncated = synthetic_series(1, 8, patient_id="STOW-T")[0][:400]
+    body, ctype = multipart_body([truncated, conflicting])
+    resp = requests.post(url, data=body, headers={"Content-Type": ctype})
+    assert resp.status_code == 409
+    failed = resp.json()["00081198"]["Value"]
+    assert [f["00081197"]["Value"] for f in failed] == [[0xC000], [0x0111]]
 
 
 def test_stow_bad_requests(served, data):

@@ -13,7 +13,16 @@ class DicomError(Exception):
 
 
 class DicomFormatError(DicomError):
-    """The bytes are not a DICOM object we can store (unreadable, missing required UIDs...)."""
+    """The bytes are not a DICOM object we can store (unreadable, missing required UIDs...).
+
+    ``uids``: the instance's identity (``sop_uid``, ``sop_class_uid``, ``study_uid``,
+    ``series_uid``) when it could be read before the object was found broken, so a STOW-RS
+    answer can name the refused instance; empty when the bytes are not DICOM at all.
+    """
+
+    def __init__(self, message: str, *, uids: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.uids = uids or {}
 
 
 class QueryError(DicomError, ValueError):

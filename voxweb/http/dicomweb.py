@@ -897,17 +897,40 @@ class DicomWeb:
     def _stow_sync(
         self, parts: list[tuple[dict[str, str], bytes | memoryview]], study: str | None, base: str
     ) -> Reply:
-        referenced: list[dict[str, Any]] = []
-        failed: list[dict[str, Any]] = []
-        studies_seen: list[str] = []
         dicom_parts: list[bytes | memoryview] = []
+        refused: list[str] = []
         for headers, data in parts:
             part_type = parse_media_type(headers.get("content-type", "application/dicom")).mtype
             if part_type not in ("application/dicom", "application/octet-stream", ""):
-                failed.append(_failed_item("", "", 0xC000))
+                refused.append(f"a part of type {part_type} is not application/dicom")
             else:
                 dicom_parts.append(data)
-        for res in self.db.ingest_many(dicom_parts, expected_study_uid=study):
+        return self._store_instances(dicom_parts, refused, study, base)
+
+    def _store_instances(
+        self,
+        dicom_parts: list[bytes | memoryview],
+        refused: list[str],
+        study: str | None,
+        base: str,
+    ) -> Reply:
+        """Ingest the instances and answer the STOW-RS response dataset.
+
+        ``refused``: why each part that was not even offered to the ingest was refused. When no
+        part at all is DICOM the request is a client error (400), not a per-instance failure.
+        """
+        referenced: list[dict[str, Any]] = []
+        failed: list[dict[str, Any]] = [_failed_item("", "", 0xC000) for _ in refused]
+        studies_seen: list[str] = []
+        results = self.db.ingest_many(dicom_parts, expected_study_uid=study) if dicom_parts else []
+        if all(not r.ok and not r.sop_uid for r in results):
+            reasons = refused + [r.reason for r in results]
+            shown = "; ".join(dict.fromkeys(reasons[:5]))
+            raise HttpError(
+                400,
+                f"none of the {len(reasons)} part(s) of the request is a DICOM instance: {shown}",
+            )
+        for res in results:
             if res.ok:
                 url = f"{base}/studies/{res.study_uid}/series/{res.series_uid}/instances/{res.sop_uid}"
                 referenced.append(
