@@ -322,10 +322,7 @@ class SlicerApi:
     # --- system, time image, GUI ---------------------------------------------------------
 
     def timeimage(self, req: SlicerRequest) -> Response:
-        try:
-            png = time_image(req.query.get("color", "330"))
-        except ValueError as exc:
-            raise SlicerError(str(exc)) from None
+        png = time_image(req.query.get("color", "330"))
         return Response(png, media_type="image/png", headers={"Cache-Control": "no-cache"})
 
     def system(self, req: SlicerRequest) -> Response:
