@@ -1,8 +1,9 @@
 """Exceptions raised by the DICOM database layer.
 
 Each error says in plain words what is wrong; the HTTP edge maps them to status codes
-(``QueryError`` -> 400, ``NotFoundError`` -> 404, ``ConflictError`` -> 409, ``DicomFormatError``
--> 400/422). This module must not import any HTTP framework.
+(``QueryError`` -> 400, ``NotFoundError`` -> 404, ``DicomFormatError`` -> 400). Conflicts
+(same SOPInstanceUID, other content) are not raised: the ingest reports them in its result,
+which STOW-RS turns into a 409 or 202 failure item. This module must not import any HTTP framework.
 """
 
 from __future__ import annotations
@@ -31,7 +32,3 @@ class QueryError(DicomError, ValueError):
 
 class NotFoundError(DicomError, LookupError):
     """The requested study, series, instance, frame or bulk data does not exist (HTTP 404)."""
-
-
-class ConflictError(DicomError):
-    """An instance with the same SOPInstanceUID but different content exists (HTTP 409)."""

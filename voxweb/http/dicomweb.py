@@ -26,7 +26,6 @@ from starlette.types import Receive, Scope, Send
 from voxweb.context import ServerContext
 from voxweb.dicom import (
     ByteRanges,
-    ConflictError,
     DicomDatabase,
     DicomFormatError,
     NotFoundError,
@@ -146,13 +145,6 @@ class DicomRequest:
             if k == name:
                 return v
         return default
-
-    def param_ci(self, name: str) -> str | None:
-        name = name.lower()
-        for k, v in self.query:
-            if k.lower() == name:
-                return v
-        return None
 
     async def body(self) -> bytes:
         chunks = []
@@ -339,8 +331,6 @@ class DicomWeb:
             result = _error(400, str(exc))
         except DecoderUnavailableError as exc:
             result = _error(406, str(exc))
-        except ConflictError as exc:
-            result = _error(409, str(exc))
         except Exception as exc:  # the server must answer, whatever a handler hit
             log.exception("DICOMweb request failed")
             result = _error(500, f"Server error: {exc}")
