@@ -1,7 +1,8 @@
 """``/dicom/*`` (and ``/dicom-web/*``): the DICOMweb service over the DICOM database.
 
 QIDO-RS, WADO-RS (retrieve, metadata, frames, bulk data, rendered, thumbnail), WADO-URI,
-STOW-RS, DELETE (off unless ``dicom_delete``) and a capabilities answer to ``OPTIONS /dicom``.
+STOW-RS (Part-10 instances, or DICOM JSON metadata plus bulk data parts), DELETE (off unless
+``dicom_delete``) and a capabilities answer to ``OPTIONS /dicom``.
 A thin adapter: it parses the path, query and ``Accept``, calls ``voxweb.dicom`` in worker
 threads (every database call blocks) and shapes the bytes. Slicer-compatible details kept
 here: instance retrieve without a multipart ``Accept`` answers the bare Part-10 file
@@ -18,7 +19,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
 from anyio import to_thread
 from starlette.types import Receive, Scope, Send
@@ -38,7 +39,15 @@ from voxweb.dicom.frames import (
     RenderOptions,
     RenderParameterError,
 )
+from voxweb.dicom.fromjson import (
+    BulkPart,
+    BulkResolver,
+    frame_number,
+    parse_metadata,
+    part10_from_json,
+)
 from voxweb.dicom.index import StoredInstance
+from voxweb.dicom.ingest import IngestResult
 from voxweb.dicom.jsontext import dumps_bytes
 from voxweb.dicom.multipart import MultipartError, split_multipart
 
@@ -507,6 +516,11 @@ class DicomWeb:
                     "compressed syntaxes as stored with transfer-syntax=*",
                 ],
                 "rendered": list(_frames.RENDER_MEDIA_TYPES),
+                "store": [
+                    'multipart/related; type="application/dicom"',
+                    'multipart/related; type="application/dicom+json" (metadata and bulk data)',
+                    "application/dicom (one instance)",
+                ],
             },
             "transferSyntaxDecoders": {
                 ts: _frames.decoder_available(ts)
@@ -871,9 +885,16 @@ class DicomWeb:
             parts = [({"content-type": "application/dicom"}, await req.body())]
         elif mt.mtype.startswith("multipart/"):
             t = mt.params.get("type", "application/dicom")
+            if t in (DICOM_JSON, JSON):
+                parts = parse_multipart(await req.body(), ctype)
+                if not parts:
+                    raise HttpError(400, "the multipart body has no parts")
+                return await _run(self._stow_json_sync, parts, study, req.base)
             if t not in ("application/dicom", "*/*"):
                 raise HttpError(
-                    415, 'STOW-RS accepts multipart/related; type="application/dicom" only'
+                    415,
+                    'STOW-RS accepts multipart/related; type="application/dicom" or '
+                    'type="application/dicom+json" (metadata and bulk data)',
                 )
             parts = parse_multipart(await req.body(), ctype)
         else:
@@ -888,11 +909,12 @@ class DicomWeb:
         self, parts: list[tuple[dict[str, str], bytes | memoryview]], study: str | None, base: str
     ) -> Reply:
         dicom_parts: list[bytes | memoryview] = []
-        refused: list[str] = []
+        refused: list[IngestResult] = []
         for headers, data in parts:
             part_type = parse_media_type(headers.get("content-type", "application/dicom")).mtype
             if part_type not in ("application/dicom", "application/octet-stream", ""):
-                refused.append(f"a part of type {part_type} is not application/dicom")
+                reason = f"a part of type {part_type} is not application/dicom"
+                refused.append(IngestResult("failed", reason=reason, failure_code=0xC000))
             else:
                 dicom_parts.append(data)
         return self._store_instances(dicom_parts, refused, study, base)
@@ -900,21 +922,23 @@ class DicomWeb:
     def _store_instances(
         self,
         dicom_parts: list[bytes | memoryview],
-        refused: list[str],
+        refused: list[IngestResult],
         study: str | None,
         base: str,
     ) -> Reply:
         """Ingest the instances and answer the STOW-RS response dataset.
 
-        ``refused``: why each part that was not even offered to the ingest was refused. When no
-        part at all is DICOM the request is a client error (400), not a per-instance failure.
+        ``refused``: the failures of parts that were not even offered to the ingest. When no
+        part at all is an identifiable instance the request is a client error (400), not a
+        per-instance failure.
         """
         referenced: list[dict[str, Any]] = []
-        failed: list[dict[str, Any]] = [_failed_item("", "", 0xC000) for _ in refused]
+        failed: list[dict[str, Any]] = []
         studies_seen: list[str] = []
         results = self.db.ingest_many(dicom_parts, expected_study_uid=study) if dicom_parts else []
+        results = refused + results
         if all(not r.ok and not r.sop_uid for r in results):
-            reasons = refused + [r.reason for r in results]
+            reasons = [r.reason for r in results]
             shown = "; ".join(dict.fromkeys(reasons[:5]))
             raise HttpError(
                 400,
@@ -948,6 +972,34 @@ class DicomWeb:
         status = 200 if not failed else (202 if referenced else 409)
         return Reply(dumps_bytes(answer), DICOM_JSON, status)
 
+    def _stow_json_sync(
+        self, parts: list[tuple[dict[str, str], bytes | memoryview]], study: str | None, base: str
+    ) -> Reply:
+        """STOW-RS of DICOM JSON metadata plus bulk data parts (PS3.18 10.5)."""
+        items: list[dict[str, Any]] = []
+        bulk: list[BulkPart] = []
+        for n, (headers, data) in enumerate(parts):
+            mt = parse_media_type(headers.get("content-type", DICOM_JSON if n == 0 else ""))
+            if mt.mtype in (DICOM_JSON, JSON):
+                items += parse_metadata(bytes(data))
+            else:
+                location = headers.get("content-location", "").strip()
+                ts = mt.params.get("transfer-syntax")
+                bulk.append(BulkPart(location, mt.mtype, ts, bytes(data)))
+        if not items:
+            raise HttpError(400, "the request has no application/dicom+json metadata part")
+        resolve = _bulk_resolver(bulk, base)
+        datas: list[bytes | memoryview] = []
+        refused: list[IngestResult] = []
+        for item in items:
+            try:
+                datas.append(part10_from_json(item, resolve))
+            except DicomFormatError as exc:
+                refused.append(
+                    IngestResult("failed", reason=str(exc), failure_code=0xC000, **exc.uids)
+                )
+        return self._store_instances(datas, refused, study, base)
+
     # -- DELETE ---------------------------------------------------------------------------
     async def _delete(self, req: DicomRequest, seg: list[str]) -> Reply:
         if not self.ctx.settings.dicom_delete:
@@ -970,6 +1022,32 @@ class DicomWeb:
         uids = seg[1::2] + [None, None]
         count = await _run(self.db.delete, uids[0], uids[1], uids[2])
         return Reply(json.dumps({"success": True, "deleted": count}).encode(), JSON)
+
+
+def _bulk_resolver(parts: list[BulkPart], base: str) -> BulkResolver:
+    """BulkDataURI -> parts, matching Content-Locations as given or resolved against ``base``."""
+
+    def absolute(uri: str) -> str:
+        return urljoin(base + "/", uri)
+
+    by_location: dict[str, BulkPart] = {}
+    for part in parts:
+        if part.location:
+            by_location.setdefault(part.location, part)
+            by_location.setdefault(absolute(part.location), part)
+
+    def resolve(uri: str) -> list[BulkPart]:
+        for key in (uri, absolute(uri)):
+            if key in by_location:
+                return [by_location[key]]
+        for key in (uri, absolute(uri)):
+            frames = [(frame_number(p.location, key), p) for p in parts]
+            found = sorted((n, i, p) for i, (n, p) in enumerate(frames) if n is not None)
+            if found:
+                return [p for _, _, p in found]
+        return []
+
+    return resolve
 
 
 def _failed_item(sop_class: str, sop_uid: str, code: int) -> dict[str, Any]:
