@@ -14,7 +14,8 @@ time (``--seconds`` per throughput row).
     .venv/bin/python bench/dicomweb.py            # needs: apt-get install orthanc orthanc-dicomweb curl gcc
     .venv/bin/python bench/dicomweb.py --no-orthanc   # voxweb only
 
-Orthanc is started with /work/shared/tools/orthanc-peer.sh (or ``--orthanc-script``).
+Orthanc is started with ``../shared/tools/orthanc-peer.sh`` next to the checkout (or
+``--orthanc-script``).
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from voxweb.dicom.export import volume_to_part10  # noqa: E402
 
 COLIN27 = Path("/usr/share/mricron/templates/ch2.nii.gz")
-ORTHANC_SCRIPT = Path("/work/shared/tools/orthanc-peer.sh")
+CHECKOUT = Path(__file__).resolve().parent.parent
+ORTHANC_SCRIPT = CHECKOUT.parent / "shared" / "tools" / "orthanc-peer.sh"
 STOW_ROUNDS = 11  # STOW-RS rounds of 100 new instances, alternating between the peers; medians
 STOW_ROW = "STOW-RS instances/s (4 threads, 10/request)"
 WARM_UP_S = 3.0  # after voxweb answers its first DICOM request

@@ -190,12 +190,26 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _database_options(parser: argparse.ArgumentParser, default: object) -> None:
+    """``--data-dir`` and ``--config``, taken before and after the ``dicom`` sub-command.
+
+    The sub-commands' copies default to ``SUPPRESS`` so they leave a value given before the
+    sub-command alone.
+    """
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        default=default,
+        help="data dir holding the database (default: per-user)",
+    )
+    parser.add_argument(
+        "--config", metavar="FILE", default=default, help="TOML settings file (for data_dir)"
+    )
+
+
 def _dicom_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("dicom", help="DICOM database tools (import, check)")
-    p.add_argument(
-        "--data-dir", metavar="DIR", help="data dir holding the database (default: per-user)"
-    )
-    p.add_argument("--config", metavar="FILE", help="TOML settings file (for data_dir)")
+    _database_options(p, None)
     dsub = p.add_subparsers(dest="dicom_command", required=True)
     imp = dsub.add_parser(
         "import",
@@ -204,6 +218,7 @@ def _dicom_parser(sub: argparse._SubParsersAction) -> None:
         "zip files and DICOMDIRs are read. Identical duplicates are skipped; an instance "
         "with a known SOPInstanceUID but different bytes is refused unless --replace.",
     )
+    _database_options(imp, argparse.SUPPRESS)
     imp.add_argument("paths", nargs="+", metavar="PATH")
     imp.add_argument(
         "--link", action="store_true", help="reference files in place instead of copying them"
@@ -214,6 +229,7 @@ def _dicom_parser(sub: argparse._SubParsersAction) -> None:
     imp.add_argument("--quiet", action="store_true", help="no progress display")
     imp.set_defaults(func=_dicom_import)
     chk = dsub.add_parser("check", help="verify the index against the stored files")
+    _database_options(chk, argparse.SUPPRESS)
     chk.add_argument("--repair", action="store_true", help="fix what the check finds")
     chk.add_argument(
         "--min-age",

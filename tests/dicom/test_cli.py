@@ -61,3 +61,21 @@ def test_import_link_references_files_in_place(tmp_path):
     paths = sorted(str(db.instance_path(i)) for i in db.index.iter_all_instances())
     db.close()
     assert paths == sorted(str(p) for p in src.iterdir())
+
+
+def test_data_dir_after_the_sub_command(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    for n, data in enumerate(synthetic_series(2, 8, patient_id="AFTER")):
+        (src / f"im{n}.dcm").write_bytes(data)
+    after = tmp_path / "after"
+    res = run("import", "--data-dir", str(after), "--quiet", str(src))
+    assert res.returncode == 0, res.stderr
+    assert "imported 2 new" in res.stdout
+    checked = run("check", "--data-dir", str(after))
+    assert checked.returncode == 0 and "2 instances indexed" in checked.stdout
+    # given on both sides, the one after the sub-command is the one used
+    other = tmp_path / "other"
+    both = run("--data-dir", str(other), "import", "--data-dir", str(after), "--quiet", str(src))
+    assert both.returncode == 0 and "2 duplicates" in both.stdout
+    assert not (other / "dicom").exists()

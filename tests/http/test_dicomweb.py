@@ -206,12 +206,53 @@ def test_compressed_frames_as_stored_decoded_or_406(served, data):
 def test_metadata_content_types(served, data):
     s, r, i = uids(data["series"][0])
     path = f"/dicom/studies/{s}/series/{r}/instances/{i}/metadata"
-    assert get(served, path).headers["content-type"] == "application/json"  # Slicer's type
+    assert get(served, path).headers["content-type"] == "application/dicom+json"  # PS3.18 default
+    assert get(served, path, "application/json").headers["content-type"] == "application/json"
     assert (
         get(served, path, "application/dicom+json, application/json").headers["content-type"]
         == "application/dicom+json"
     )
     assert get(served, path, "application/dicom+xml").status_code == 406
+
+
+BROWSER_ACCEPT = (
+    "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+)
+
+
+@pytest.mark.parametrize(
+    "accept, expected",
+    [
+        (None, "application/dicom+json"),
+        (BROWSER_ACCEPT, "application/dicom+json"),
+        ("*/*", "application/dicom+json"),
+        ("application/*", "application/dicom+json"),
+        ("application/json", "application/json"),
+        ("application/json, */*;q=0.1", "application/json"),
+        ("application/json;q=0.5, application/dicom+json", "application/dicom+json"),
+        ("application/dicom+json;q=0.4, application/json;q=0.9", "application/json"),
+        ('multipart/related; type="application/dicom+json"', "application/dicom+json"),
+    ],
+)
+def test_qido_and_metadata_default_to_dicom_json(served, data, accept, expected):
+    s, r, i = uids(data["series"][0])
+    paths = [
+        "/dicom/studies",
+        "/dicom/series",
+        "/dicom/instances",
+        f"/dicom/studies/{s}/series",
+        f"/dicom/studies/{s}/instances",
+        f"/dicom/studies/{s}/series/{r}/instances",
+        f"/dicom/studies/{s}/metadata",
+        f"/dicom/studies/{s}/series/{r}/metadata",
+        f"/dicom/studies/{s}/series/{r}/instances/{i}/metadata",
+        f"/dicom-web/studies/{s}/metadata",
+    ]
+    for path in paths:
+        resp = get(served, path, accept)
+        assert resp.status_code == 200, (path, resp.text)
+        assert resp.headers["content-type"] == expected, path
+        assert isinstance(resp.json(), list) and resp.json()
 
 
 def test_bulkdata_single_and_multipart(served, data):
@@ -354,7 +395,40 @@ def test_stow_malformed_non_dicom_and_duplicate(served, data):
         data=odd,
         headers={"Content-Type": 'multipart/related; type="application/dicom"; boundary=b1'},
     )
-    assert resp.status_code == 409 and "00081198" in resp.json()
+    assert resp.status_code == 400 and "not application/dicom" in resp.json()["message"]
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        [b""],
+        [b"random bytes \x00\x01\x02 that are not DICOM" * 20],
+        [b"\x00" * 128 + b"DICM"],  # a preamble and magic, nothing after
+        [b"", b"junk"],
+    ],
+    ids=["empty", "random", "preamble-only", "two-bad"],
+)
+def test_stow_of_nothing_dicom_is_400(served, data, parts):
+    url = f"{served.url}/dicom/studies"
+    body, ctype = multipart_body(parts)
+    resp = requests.post(url, data=body, headers={"Content-Type": ctype})
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["success"] is False and "DICOM" in resp.json()["message"]
+    if len(parts) == 1:
+        bare = requests.post(url, data=parts[0], headers={"Content-Type": "application/dicom"})
+        assert bare.status_code == 400 and bare.json()["message"]
+
+
+def test_stow_truncated_and_conflict_keep_the_failure_list(served, data):
+    url = f"{served.url}/dicom/studies"
+    s, r, i = uids(data["series"][0])
+    conflicting = renamed(data["series"][4], SOPInstanceUID=i, SeriesInstanceUID=r)
+    truncated = synthetic_series(1, 8, patient_id="STOW-T")[0][:400]
+    body, ctype = multipart_body([truncated, conflicting])
+    resp = requests.post(url, data=body, headers={"Content-Type": ctype})
+    assert resp.status_code == 409
+    failed = resp.json()["00081198"]["Value"]
+    assert [f["00081197"]["Value"] for f in failed] == [[0xC000], [0x0111]]
 
 
 def test_stow_bad_requests(served, data):
@@ -424,7 +498,7 @@ def test_slicer_shapes(served, data):
     inst = get(served, f"/dicom/studies/{s}/series/{r}/instances/{i}")
     assert inst.headers["content-type"] == "application/dicom" and inst.content == data["series"][0]
     md = get(served, f"/dicom/studies/{s}/series/{r}/instances/{i}/metadata")
-    assert md.headers["content-type"] == "application/json" and len(md.json()) == 1
+    assert md.headers["content-type"] == "application/dicom+json" and len(md.json()) == 1
     assert get(served, f"/dicom/studies/{s}/metadata").status_code == 200
     assert get(served, "/dicom/studies/1.2.3/series/4.5/instances/6.7").status_code == 404
 

@@ -76,10 +76,34 @@ def test_timeimage_is_a_128x32_png_that_changes_with_time_and_color(server):
     assert server.get("/slicer/timeimage").content != first.content
 
 
-def test_bad_color_is_the_error_envelope(server):
-    r = server.get("/slicer/timeimage?color=zzz")
-    assert r.status_code == 500
-    assert r.json()["message"].startswith("Server error: color must be 3 or 6 hex digits")
+@pytest.mark.parametrize(
+    "query, rgb",
+    [
+        ("color=f538", (0x33, 0x33, 0x00)),  # ServerTests' random 4 digits: the default
+        ("color=%23f538", (0x33, 0x33, 0x00)),
+        ("color=zzz", (0x33, 0x33, 0x00)),
+        ("color=", (0x33, 0x33, 0x00)),
+        ("color=%23", (0x33, 0x33, 0x00)),
+        ("color=12345", (0x33, 0x33, 0x00)),
+        ("color=%00%ff", (0x33, 0x33, 0x00)),
+        ("color=%C3%A9t%C3%A9", (0x33, 0x33, 0x00)),
+        ("color=" + "f" * 5000, (0x33, 0x33, 0x00)),
+        ("color=rgb(1,2,3)", (0x33, 0x33, 0x00)),
+        ("color=1e3", (0x11, 0xEE, 0x33)),
+        ("color=%2300ff00", (0, 255, 0)),
+        ("color=80ff0000", (255, 0, 0)),  # AARRGGBB
+        ("color=%23fff000fff", (255, 0, 255)),  # RRRGGGBBB
+        ("color=ffff00000000", (255, 0, 0)),  # RRRRGGGGBBBB
+        ("color=steelblue", (70, 130, 180)),
+        ("color=RED", (255, 0, 0)),
+        ("color=a&color=b", (0x33, 0x33, 0x00)),
+    ],
+)
+def test_timeimage_never_fails_on_color(server, query, rgb):
+    r = server.get(f"/slicer/timeimage?{query}")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    image = Image.open(io.BytesIO(r.content))
+    assert image.size == (128, 32) and image.getpixel((0, 0))[:3] == rgb
 
 
 def test_unknown_command_quotes_the_target_like_slicer(server):

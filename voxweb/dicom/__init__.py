@@ -6,9 +6,8 @@ Part-10 files and an SQL ``Index``; ingest, QIDO search, metadata and frame loca
 
 from __future__ import annotations
 
-from voxweb.dicom.database import ByteRanges, DicomDatabase, open_database
+from voxweb.dicom.database import ByteRanges, DicomDatabase
 from voxweb.dicom.errors import (
-    ConflictError,
     DicomError,
     DicomFormatError,
     NotFoundError,
@@ -19,7 +18,6 @@ from voxweb.dicom.ingest import CheckReport, ImportReport, IngestResult
 __all__ = [
     "ByteRanges",
     "CheckReport",
-    "ConflictError",
     "DicomDatabase",
     "DicomError",
     "DicomFormatError",
@@ -27,5 +25,4 @@ __all__ = [
     "IngestResult",
     "NotFoundError",
     "QueryError",
-    "open_database",
 ]

@@ -429,9 +429,4 @@ class DicomDatabase:
         return out
 
 
-def open_database(data_dir: str | os.PathLike[str], **kwargs: Any) -> DicomDatabase:
-    """Open (creating when needed) the DICOM database of a voxweb data dir."""
-    return DicomDatabase(data_dir, **kwargs)
-
-
-__all__ = ["ByteRanges", "DicomDatabase", "open_database"]
+__all__ = ["ByteRanges", "DicomDatabase"]

@@ -131,7 +131,7 @@ def parse_part(
         rec = parse_instance(data, bulk_threshold=bulk_threshold)
     except DicomFormatError as exc:
         return IngestResult(
-            "failed", reason=str(exc), failure_code=FAILURE_PROCESSING, source=source
+            "failed", reason=str(exc), failure_code=FAILURE_PROCESSING, source=source, **exc.uids
         )
     except Exception as exc:  # pydicom raises many kinds on broken input; none may escape
         return IngestResult(

@@ -187,7 +187,6 @@ def parse_instance(data: bytes, *, bulk_threshold: int = BULK_THRESHOLD) -> Inst
     if layout is None:
         layout = _general_layout(body, start, implicit, little, ts, bulk_threshold, offsets_valid)
 
-    _check_pixel_length(layout, len(body))
     rec = InstanceRecord(transfer_syntax_uid=ts, data=data)
     rec.sha256 = hashlib.sha256(data).hexdigest()
     rec.file_size = len(data)
@@ -219,10 +218,21 @@ def parse_instance(data: bytes, *, bulk_threshold: int = BULK_THRESHOLD) -> Inst
                 f"{k} {v[:80]!r} is not a usable UID (at most 64 letters, digits, '.', '-', '_')"
             )
 
-    rec.json = dumps(model)
+    try:
+        _check_pixel_length(layout, len(body))
+        rec.json = dumps(model)
+        if offsets_valid:
+            rec.frames = _frame_table(rec, layout, _text(model, "00280004"))
+    except DicomFormatError as exc:
+        identity = {
+            "sop_uid": rec.sop_uid,
+            "sop_class_uid": rec.sop_class_uid,
+            "study_uid": rec.study_uid,
+            "series_uid": rec.series_uid,
+        }
+        raise DicomFormatError(str(exc), uids=identity) from exc
     if offsets_valid:
         rec.bulk = dumps(layout.bulk)
-        rec.frames = _frame_table(rec, layout, _text(model, "00280004"))
     else:
         rec.bulk = "{}"
         rec.frames = None

@@ -1,12 +1,14 @@
 """``/dicom/*`` (and ``/dicom-web/*``): the DICOMweb service over the DICOM database.
 
 QIDO-RS, WADO-RS (retrieve, metadata, frames, bulk data, rendered, thumbnail), WADO-URI,
-STOW-RS, DELETE (off unless ``dicom_delete``) and a capabilities answer to ``OPTIONS /dicom``.
+STOW-RS (Part-10 instances, or DICOM JSON metadata plus bulk data parts), DELETE (off unless
+``dicom_delete``) and a capabilities answer to ``OPTIONS /dicom``.
 A thin adapter: it parses the path, query and ``Accept``, calls ``voxweb.dicom`` in worker
 threads (every database call blocks) and shapes the bytes. Slicer-compatible details kept
 here: instance retrieve without a multipart ``Accept`` answers the bare Part-10 file
-(``application/dicom``), JSON answers use ``application/json`` unless the client asks for
-``application/dicom+json``, and an empty search answers ``200 []``.
+(``application/dicom``) and an empty search answers ``200 []``. QIDO and metadata answer
+``application/dicom+json`` (PS3.18's default, also for a browser's ``Accept``) unless the
+client prefers ``application/json``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
 from anyio import to_thread
 from starlette.types import Receive, Scope, Send
@@ -25,7 +27,6 @@ from starlette.types import Receive, Scope, Send
 from voxweb.context import ServerContext
 from voxweb.dicom import (
     ByteRanges,
-    ConflictError,
     DicomDatabase,
     DicomFormatError,
     NotFoundError,
@@ -38,7 +39,15 @@ from voxweb.dicom.frames import (
     RenderOptions,
     RenderParameterError,
 )
+from voxweb.dicom.fromjson import (
+    BulkPart,
+    BulkResolver,
+    frame_number,
+    parse_metadata,
+    part10_from_json,
+)
 from voxweb.dicom.index import StoredInstance
+from voxweb.dicom.ingest import IngestResult
 from voxweb.dicom.jsontext import dumps_bytes
 from voxweb.dicom.multipart import MultipartError, split_multipart
 
@@ -146,13 +155,6 @@ class DicomRequest:
                 return v
         return default
 
-    def param_ci(self, name: str) -> str | None:
-        name = name.lower()
-        for k, v in self.query:
-            if k.lower() == name:
-                return v
-        return None
-
     async def body(self) -> bytes:
         chunks = []
         while True:
@@ -214,24 +216,60 @@ async def _run(func: Callable[..., T], *args: Any) -> T:
     return await to_thread.run_sync(func, *args)
 
 
-def _json_reply(text: str | bytes, accept: list[MediaRange]) -> Reply:
-    """JSON with the content type the client asked for (Slicer's ``application/json`` by default)."""
-    ctype = JSON
+def _specificity(m: MediaRange) -> int:
+    if m.mtype == "*/*":
+        return 0
+    return 1 if m.mtype.endswith("/*") else 2
+
+
+def _matches(m: MediaRange, offer: str) -> bool:
+    if m.mtype in ("*/*", offer):
+        return True
+    return m.mtype.endswith("/*") and offer.startswith(m.mtype[:-1])
+
+
+def choose(accept: list[MediaRange], offers: list[str]) -> str | None:
+    """The offer (a plain ``type/subtype``) the client prefers, or None when it takes none.
+
+    No ``Accept`` takes the first offer. Otherwise each offer gets the q of the most specific
+    range that matches it; the highest q wins, then the offer named exactly rather than through
+    a wildcard, then the order of ``offers`` (the server's preference).
+    """
+    if not accept:
+        return offers[0] if offers else None
+    best: tuple[float, int, int] | None = None
+    chosen = None
+    for rank, offer in enumerate(offers):
+        matching = [m for m in accept if _matches(m, offer)]
+        if not matching:
+            continue
+        top = max(matching, key=_specificity)
+        q = max(m.q for m in matching if _specificity(m) == _specificity(top))
+        key = (q, _specificity(top), -rank)
+        if q > 0 and (best is None or key > best):
+            best, chosen = key, offer
+    return chosen
+
+
+def _json_ranges(accept: list[MediaRange]) -> list[MediaRange]:
+    """``multipart/related; type="application/dicom+json"`` read as the JSON type it wraps."""
+    out = []
     for m in accept:
-        if m.mtype == DICOM_JSON:
-            ctype = DICOM_JSON
-            break
-        if m.mtype in (JSON, "*/*", "application/*"):
-            break
         if _is_multipart(m) and m.params.get("type") in (DICOM_JSON, None):
-            ctype = DICOM_JSON
-            break
-    else:
-        if accept:
-            raise HttpError(
-                406,
-                "this resource is available as application/dicom+json or application/json only",
-            )
+            m = MediaRange(DICOM_JSON, {}, m.q)
+        out.append(m)
+    return out
+
+
+def _json_reply(text: str | bytes, accept: list[MediaRange]) -> Reply:
+    """QIDO and metadata JSON: ``application/dicom+json`` (PS3.18's default) unless the client
+    prefers ``application/json``."""
+    ctype = choose(_json_ranges(accept), [DICOM_JSON, JSON])
+    if ctype is None:
+        raise HttpError(
+            406,
+            "this resource is available as application/dicom+json or application/json only",
+        )
     body = text.encode() if isinstance(text, str) else text
     return Reply(body, ctype)
 
@@ -302,8 +340,6 @@ class DicomWeb:
             result = _error(400, str(exc))
         except DecoderUnavailableError as exc:
             result = _error(406, str(exc))
-        except ConflictError as exc:
-            result = _error(409, str(exc))
         except Exception as exc:  # the server must answer, whatever a handler hit
             log.exception("DICOMweb request failed")
             result = _error(500, f"Server error: {exc}")
@@ -480,6 +516,11 @@ class DicomWeb:
                     "compressed syntaxes as stored with transfer-syntax=*",
                 ],
                 "rendered": list(_frames.RENDER_MEDIA_TYPES),
+                "store": [
+                    'multipart/related; type="application/dicom"',
+                    'multipart/related; type="application/dicom+json" (metadata and bulk data)',
+                    "application/dicom (one instance)",
+                ],
             },
             "transferSyntaxDecoders": {
                 ts: _frames.decoder_available(ts)
@@ -844,9 +885,16 @@ class DicomWeb:
             parts = [({"content-type": "application/dicom"}, await req.body())]
         elif mt.mtype.startswith("multipart/"):
             t = mt.params.get("type", "application/dicom")
+            if t in (DICOM_JSON, JSON):
+                parts = parse_multipart(await req.body(), ctype)
+                if not parts:
+                    raise HttpError(400, "the multipart body has no parts")
+                return await _run(self._stow_json_sync, parts, study, req.base)
             if t not in ("application/dicom", "*/*"):
                 raise HttpError(
-                    415, 'STOW-RS accepts multipart/related; type="application/dicom" only'
+                    415,
+                    'STOW-RS accepts multipart/related; type="application/dicom" or '
+                    'type="application/dicom+json" (metadata and bulk data)',
                 )
             parts = parse_multipart(await req.body(), ctype)
         else:
@@ -860,17 +908,43 @@ class DicomWeb:
     def _stow_sync(
         self, parts: list[tuple[dict[str, str], bytes | memoryview]], study: str | None, base: str
     ) -> Reply:
-        referenced: list[dict[str, Any]] = []
-        failed: list[dict[str, Any]] = []
-        studies_seen: list[str] = []
         dicom_parts: list[bytes | memoryview] = []
+        refused: list[IngestResult] = []
         for headers, data in parts:
             part_type = parse_media_type(headers.get("content-type", "application/dicom")).mtype
             if part_type not in ("application/dicom", "application/octet-stream", ""):
-                failed.append(_failed_item("", "", 0xC000))
+                reason = f"a part of type {part_type} is not application/dicom"
+                refused.append(IngestResult("failed", reason=reason, failure_code=0xC000))
             else:
                 dicom_parts.append(data)
-        for res in self.db.ingest_many(dicom_parts, expected_study_uid=study):
+        return self._store_instances(dicom_parts, refused, study, base)
+
+    def _store_instances(
+        self,
+        dicom_parts: list[bytes | memoryview],
+        refused: list[IngestResult],
+        study: str | None,
+        base: str,
+    ) -> Reply:
+        """Ingest the instances and answer the STOW-RS response dataset.
+
+        ``refused``: the failures of parts that were not even offered to the ingest. When no
+        part at all is an identifiable instance the request is a client error (400), not a
+        per-instance failure.
+        """
+        referenced: list[dict[str, Any]] = []
+        failed: list[dict[str, Any]] = []
+        studies_seen: list[str] = []
+        results = self.db.ingest_many(dicom_parts, expected_study_uid=study) if dicom_parts else []
+        results = refused + results
+        if all(not r.ok and not r.sop_uid for r in results):
+            reasons = [r.reason for r in results]
+            shown = "; ".join(dict.fromkeys(reasons[:5]))
+            raise HttpError(
+                400,
+                f"none of the {len(reasons)} part(s) of the request is a DICOM instance: {shown}",
+            )
+        for res in results:
             if res.ok:
                 url = f"{base}/studies/{res.study_uid}/series/{res.series_uid}/instances/{res.sop_uid}"
                 referenced.append(
@@ -898,6 +972,34 @@ class DicomWeb:
         status = 200 if not failed else (202 if referenced else 409)
         return Reply(dumps_bytes(answer), DICOM_JSON, status)
 
+    def _stow_json_sync(
+        self, parts: list[tuple[dict[str, str], bytes | memoryview]], study: str | None, base: str
+    ) -> Reply:
+        """STOW-RS of DICOM JSON metadata plus bulk data parts (PS3.18 10.5)."""
+        items: list[dict[str, Any]] = []
+        bulk: list[BulkPart] = []
+        for n, (headers, data) in enumerate(parts):
+            mt = parse_media_type(headers.get("content-type", DICOM_JSON if n == 0 else ""))
+            if mt.mtype in (DICOM_JSON, JSON):
+                items += parse_metadata(bytes(data))
+            else:
+                location = headers.get("content-location", "").strip()
+                ts = mt.params.get("transfer-syntax")
+                bulk.append(BulkPart(location, mt.mtype, ts, bytes(data)))
+        if not items:
+            raise HttpError(400, "the request has no application/dicom+json metadata part")
+        resolve = _bulk_resolver(bulk, base)
+        datas: list[bytes | memoryview] = []
+        refused: list[IngestResult] = []
+        for item in items:
+            try:
+                datas.append(part10_from_json(item, resolve))
+            except DicomFormatError as exc:
+                refused.append(
+                    IngestResult("failed", reason=str(exc), failure_code=0xC000, **exc.uids)
+                )
+        return self._store_instances(datas, refused, study, base)
+
     # -- DELETE ---------------------------------------------------------------------------
     async def _delete(self, req: DicomRequest, seg: list[str]) -> Reply:
         if not self.ctx.settings.dicom_delete:
@@ -920,6 +1022,32 @@ class DicomWeb:
         uids = seg[1::2] + [None, None]
         count = await _run(self.db.delete, uids[0], uids[1], uids[2])
         return Reply(json.dumps({"success": True, "deleted": count}).encode(), JSON)
+
+
+def _bulk_resolver(parts: list[BulkPart], base: str) -> BulkResolver:
+    """BulkDataURI -> parts, matching Content-Locations as given or resolved against ``base``."""
+
+    def absolute(uri: str) -> str:
+        return urljoin(base + "/", uri)
+
+    by_location: dict[str, BulkPart] = {}
+    for part in parts:
+        if part.location:
+            by_location.setdefault(part.location, part)
+            by_location.setdefault(absolute(part.location), part)
+
+    def resolve(uri: str) -> list[BulkPart]:
+        for key in (uri, absolute(uri)):
+            if key in by_location:
+                return [by_location[key]]
+        for key in (uri, absolute(uri)):
+            frames = [(frame_number(p.location, key), p) for p in parts]
+            found = sorted((n, i, p) for i, (n, p) in enumerate(frames) if n is not None)
+            if found:
+                return [p for _, _, p in found]
+        return []
+
+    return resolve
 
 
 def _failed_item(sop_class: str, sop_uid: str, code: int) -> dict[str, Any]:

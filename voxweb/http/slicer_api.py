@@ -79,10 +79,6 @@ class SlicerRequest:
     query: dict[str, str]  # parse_qs semantics: decoded, first value wins, blanks dropped
     body: memoryview
 
-    @property
-    def path(self) -> str:
-        return self.command
-
     def number(self, key: str, default: float) -> float:
         text = self.query.get(key)
         if text is None:
@@ -173,16 +169,6 @@ def version_info(ctx: ServerContext) -> dict:
         "mainApplicationMinorVersion": minor,
         "mainApplicationPatchVersion": patch,
     }
-
-
-def _not_yet(what: str) -> Handler:
-    def handler(api: SlicerApi, req: SlicerRequest) -> Response:
-        return error_response(
-            501,
-            f"/slicer{req.command.split('?')[0]}: {what} is not implemented in this voxweb version yet",
-        )
-
-    return handler
 
 
 def text_response(text: str) -> Response:
@@ -322,10 +308,7 @@ class SlicerApi:
     # --- system, time image, GUI ---------------------------------------------------------
 
     def timeimage(self, req: SlicerRequest) -> Response:
-        try:
-            png = time_image(req.query.get("color", "330"))
-        except ValueError as exc:
-            raise SlicerError(str(exc)) from None
+        png = time_image(req.query.get("color", "330"))
         return Response(png, media_type="image/png", headers={"Cache-Control": "no-cache"})
 
     def system(self, req: SlicerRequest) -> Response:
