@@ -245,6 +245,20 @@ def test_three_d_camera_moves_persist_unless_stateless(scene3d):
     assert by_name == by_index == looked
 
 
+def test_look_from_axis_and_centre_view_reset_zoom_and_pan(scene3d):
+    fresh = rgb_of(scene3d.get("/slicer/threeD?lookFromAxis=a&size=96"))
+    wandered = rgb_of(scene3d.get("/slicer/threeD?zoom=3&panX=25&panY=-10&size=96"))
+    assert np.abs(wandered.astype(int) - fresh).mean() > 5
+    looked = rgb_of(scene3d.get("/slicer/threeD?lookFromAxis=a&size=96"))
+    assert np.abs(looked.astype(int) - fresh).max() <= 2  # zoom and pan are gone, as in Slicer
+    scene3d.get("/slicer/threeD?orbitX=30&size=96")
+    turned = rgb_of(scene3d.get("/slicer/threeD?size=96"))
+    scene3d.get("/slicer/threeD?zoom=2.5&panX=-20&size=96")
+    centred = rgb_of(scene3d.get("/slicer/threeD?centerView=1&size=96"))
+    assert np.abs(centred.astype(int) - turned).max() <= 2  # same direction, fitted again
+    assert np.abs(centred.astype(int) - fresh).mean() > 1  # not a look-from: still turned
+
+
 def test_three_d_parameters_size_format_and_errors(scene3d):
     image = rgb_of(scene3d.get("/slicer/threeD?size=200x100&format=jpeg&quality=60"))
     assert image.shape == (100, 200, 3)

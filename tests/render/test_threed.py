@@ -62,6 +62,26 @@ def test_look_from_axis_keeps_the_distance_and_sets_slicers_view_up():
         cams.look_from_axis(start, "x")
 
 
+def test_look_from_axis_with_bounds_resets_zoom_and_centres_the_scene():
+    bounds = np.array([10, 30, -20, 0, 100, 160.0])
+    fitted = cams.reset_camera(bounds, "s")
+    wandered = cams.pan(cams.zoom(cams.orbit(fitted, 40, 20), 4.0), 30, -12)
+    looked = cams.look_from_axis(wandered, "Superior", bounds)
+    np.testing.assert_allclose(looked.focal_point, (20, -10, 130))
+    np.testing.assert_allclose(looked.position, fitted.position)
+    np.testing.assert_allclose(looked.view_up, (0, 1, 0))
+
+
+def test_centre_view_fits_the_bounds_and_keeps_the_direction():
+    bounds = np.array([-40, 40, -40, 40, -40, 40.0])
+    start = cams.orbit(cams.reset_camera(bounds, "a"), 35, 10)
+    wandered = cams.pan(cams.zoom(start, 3.0), 25, 8)
+    centred = cams.centre_view(wandered, bounds)
+    np.testing.assert_allclose(centred.focal_point, (0, 0, 0), atol=1e-9)
+    np.testing.assert_allclose(centred.position, start.position, atol=1e-9)
+    np.testing.assert_allclose(centred.view_up, start.view_up, atol=1e-9)
+
+
 def test_orbit_roll_pan_zoom():
     start = cams.look_from_axis(cams.Camera((0, 100.0, 0), (0, 0, 0), (0, 0, 1)), "a")
     left = cams.orbit(start, azimuth=90)
