@@ -156,7 +156,7 @@ class NumpyRenderer:
         spacing = float(np.min(np.linalg.norm(ijk_to_ras[:3, :3], axis=0)))
         ih, iw = hit.shape
         pixel_mm = 2 * camera_distance * np.tan(np.radians(view_angle) / 2) / ih
-        step = spacing * (0.5 if full else 1.0) * float(np.clip(pixel_mm / spacing, 0.25, 1.0))
+        step = spacing * (0.5 if full else 1.0) * float(np.clip(pixel_mm / spacing, 0.5, 1.0))
         longest = float((t_far - t_near)[hit].max()) if hit.any() else 0.0
         cap = 768 if full else 384
         step = max(step, longest / cap)
