@@ -178,7 +178,7 @@ def test_viewer_in_chromium(voxweb, browser, tmp_path):
         )
         settled(view)
         s = stats(view)
-        box = page.locator(f'.view[data-view="{view}"]').bounding_box()
+        box = page.locator(frame(view)).bounding_box()  # the view below its toolbar
         assert abs(s["w"] - box["width"]) <= 2 and abs(s["h"] - box["height"]) <= 2, (view, s, box)
     page.screenshot(path=OUTPUT / "viewer_fourup.png")
 
@@ -444,3 +444,37 @@ def test_viewer_loads_a_dicom_series(voxweb, browser):
     assert page.locator(f'li[data-study="{study_uid}"] li[data-series="{series_uid}"]').count() == 1
     assert page.errors == []
     page.context.close()
+
+
+def test_empty_views_show_no_broken_image_and_images_start_below_the_toolbar(voxweb, browser):
+    server = voxweb()
+    page = open_viewer(browser, server)
+    page.locator(frame("Red")).wait_for(state="attached", timeout=T)
+    empty = page.evaluate(
+        """() => [...document.querySelectorAll('.view img.frame')].map((img) =>
+            [img.hasAttribute('src'), getComputedStyle(img).visibility])"""
+    )
+    assert empty and all(item == [False, "hidden"] for item in empty), empty
+    page.screenshot(path=str(OUTPUT / "viewer-empty-scene.png"))
+    header = nrrd_header_for(np.diag([1.0, 1.0, 1.0, 1.0]))
+    buffer = io.BytesIO()
+    nrrd.write(buffer, sphere_volume(), header)
+    reply = server.post("/slicer/volume?id=sphere", data=buffer.getvalue())
+    assert reply.status_code == 200, reply.text
+    settled(page, "Red")
+    geometry = page.evaluate(
+        """(sel) => { const img = document.querySelector(sel);
+            const bar = img.closest('.view').querySelector('.bar').getBoundingClientRect();
+            const box = img.getBoundingClientRect();
+            const view = img.closest('.view').getBoundingClientRect();
+            return {barBottom: bar.bottom, top: box.top, bottom: box.bottom,
+                    viewBottom: view.bottom, visible: getComputedStyle(img).visibility,
+                    ratio: img.naturalWidth / img.naturalHeight, boxRatio: box.width / box.height}; }""",
+        frame("Red"),
+    )
+    assert geometry["visible"] == "visible"
+    assert geometry["top"] >= geometry["barBottom"] - 0.5  # nothing hides under the toolbar
+    assert abs(geometry["bottom"] - geometry["viewBottom"]) < 1
+    assert abs(geometry["ratio"] - geometry["boxRatio"]) < 0.02  # rendered for the area below
+    page.screenshot(path=str(OUTPUT / "viewer-below-toolbar.png"))
+    assert not page.errors

@@ -150,6 +150,7 @@ class ViewBox {
     this.size = [0, 0];
     this.resizeObserver = new ResizeObserver(() => this.onResize());
     this.resizeObserver.observe(this.root);
+    this.resizeObserver.observe(this.bar); // a toolbar that wraps takes more room
   }
 
   showMessage(text) {
@@ -165,15 +166,20 @@ class ViewBox {
     this.root.remove();
   }
 
-  /** The image size in device pixels that fills the box. */
+  /** The image size in device pixels that fills the box below the toolbar. */
   pixelSize() {
     const ratio = Math.min(window.devicePixelRatio || 1, 2);
+    const bar = this.bar.offsetHeight;
     const w = Math.max(16, Math.min(MAX_PIXELS, Math.round(this.root.clientWidth * ratio)));
-    const h = Math.max(16, Math.min(MAX_PIXELS, Math.round(this.root.clientHeight * ratio)));
+    const h = Math.max(16, Math.min(MAX_PIXELS, Math.round((this.root.clientHeight - bar) * ratio)));
     return [w, h];
   }
 
   onResize() {
+    // The toolbar keeps its own strip: the image (and a fitted volume) starts below it.
+    const bar = this.bar.offsetHeight;
+    this.img.style.top = `${bar}px`;
+    this.img.style.height = `${Math.max(0, this.root.clientHeight - bar)}px`;
     const size = this.pixelSize();
     if (size[0] === this.size[0] && size[1] === this.size[1]) return;
     this.size = size;
