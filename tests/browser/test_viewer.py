@@ -478,3 +478,39 @@ def test_empty_views_show_no_broken_image_and_images_start_below_the_toolbar(vox
     assert abs(geometry["ratio"] - geometry["boxRatio"]) < 0.02  # rendered for the area below
     page.screenshot(path=str(OUTPUT / "viewer-below-toolbar.png"))
     assert not page.errors
+
+
+def test_three_d_centre_button_undoes_zoom_and_look_from_fits(voxweb, browser):
+    server = voxweb()
+    header = nrrd_header_for(np.diag([1.0, 1.0, 1.0, 1.0]))
+    buffer = io.BytesIO()
+    nrrd.write(buffer, sphere_volume(), header)
+    assert server.post("/slicer/volume?id=sphere", data=buffer.getvalue()).status_code == 200
+    page = open_viewer(browser, server)
+    settled(page, "3D1")
+    bar = page.locator('.view[data-view="3D1"] .bar')
+    bar.get_by_role("button", name="A", exact=True).click()
+    page.wait_for_function(
+        "(sel) => (document.querySelector(sel).dataset.src || '').includes('lookFromAxis=A')",
+        arg=frame("3D1"),
+    )
+    settled(page, "3D1")
+    fitted = server.get("/slicer/mrml/properties?class=vtkMRMLViewNode").json()
+    camera = next(iter(fitted.values()))["Camera"]
+    page.locator(frame("3D1")).hover()
+    page.mouse.wheel(0, -600)  # zoom in
+    page.wait_for_function(
+        "(sel) => (document.querySelector(sel).dataset.src || '').includes('zoom=')",
+        arg=frame("3D1"),
+    )
+    settled(page, "3D1")
+    bar.locator('[data-role="centre"]').click()
+    page.wait_for_function(
+        "(sel) => (document.querySelector(sel).dataset.src || '').includes('centerView=1')",
+        arg=frame("3D1"),
+    )
+    settled(page, "3D1")
+    after = next(iter(server.get("/slicer/mrml/properties?class=vtkMRMLViewNode").json().values()))
+    np.testing.assert_allclose(after["Camera"]["Position"], camera["Position"], atol=1e-6)
+    np.testing.assert_allclose(after["Camera"]["FocalPoint"], camera["FocalPoint"], atol=1e-6)
+    assert not page.errors

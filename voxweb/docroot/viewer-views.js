@@ -409,6 +409,15 @@ export class ThreeDViewBox extends ViewBox {
       });
       this.bar.append(button);
     }
+    this.centre = false;
+    const centre = element('button', { type: 'button', title: 'Centre view: fit the scene, keep the direction', 'data-role': 'centre' }, '⊙');
+    centre.addEventListener('click', () => {
+      this.centre = true;
+      this.orbit = [0, 0];
+      this.zoom = 1;
+      this.refresh();
+    });
+    this.bar.append(centre);
     this.img.addEventListener('wheel', (event) => {
       event.preventDefault();
       this.zoom *= Math.exp(-event.deltaY / 500); // wheel up brings things closer
@@ -434,6 +443,10 @@ export class ThreeDViewBox extends ViewBox {
       if (this.lookFrom) {
         url += `&lookFromAxis=${this.lookFrom}`;
         this.lookFrom = null;
+      }
+      if (this.centre) {
+        url += '&centerView=1';
+        this.centre = false;
       }
       // Orbit moves persist on the server, so the degrees gathered while a request was in
       // flight travel together in the next one: none are lost when wishes are dropped.
