@@ -96,8 +96,8 @@ def transfer_points(layer: VolumeLayer) -> tuple[list[tuple[float, float]], list
 
 def sample_distance(layer: VolumeLayer, camera: Camera, options: RenderOptions) -> float:
     """Distance (mm) between samples along a ray of the VTK ray caster: the smallest voxel
-    spacing (half of it for quality "full"), finer when zoomed in so far that a ray (2x2
-    pixels when "fast") is narrower than a voxel, down to half again.
+    spacing but at most 1 mm (half of it for quality "full"), finer when zoomed in so far that
+    a ray (2x2 pixels when "fast") is narrower than a voxel, down to half again.
 
     vtkFixedPointVolumeRayCastMapper cannot jitter its rays (only the GPU mapper can, and on
     software OpenGL it is ten times slower), so finer sampling is what it has against rings.
@@ -105,6 +105,7 @@ def sample_distance(layer: VolumeLayer, camera: Camera, options: RenderOptions) 
     import math
 
     spacing = float(np.min(np.linalg.norm(np.asarray(layer.ijk_to_ras)[:3, :3], axis=0)))
+    spacing = min(spacing, 1.0)  # coarse volumes: as before, 1 mm (thin structures stay)
     full = options.quality == "full"
     distance = float(np.linalg.norm(np.subtract(camera.position, camera.focal_point)))
     ray_mm = 2 * distance * math.tan(math.radians(camera.view_angle) / 2) / options.size[1]
