@@ -178,7 +178,7 @@ def test_viewer_in_chromium(voxweb, browser, tmp_path):
         )
         settled(view)
         s = stats(view)
-        box = page.locator(f'.view[data-view="{view}"]').bounding_box()
+        box = page.locator(frame(view)).bounding_box()  # the view below its toolbar
         assert abs(s["w"] - box["width"]) <= 2 and abs(s["h"] - box["height"]) <= 2, (view, s, box)
     page.screenshot(path=OUTPUT / "viewer_fourup.png")
 
@@ -444,3 +444,73 @@ def test_viewer_loads_a_dicom_series(voxweb, browser):
     assert page.locator(f'li[data-study="{study_uid}"] li[data-series="{series_uid}"]').count() == 1
     assert page.errors == []
     page.context.close()
+
+
+def test_empty_views_show_no_broken_image_and_images_start_below_the_toolbar(voxweb, browser):
+    server = voxweb()
+    page = open_viewer(browser, server)
+    page.locator(frame("Red")).wait_for(state="attached", timeout=T)
+    empty = page.evaluate(
+        """() => [...document.querySelectorAll('.view img.frame')].map((img) =>
+            [img.hasAttribute('src'), getComputedStyle(img).visibility])"""
+    )
+    assert empty and all(item == [False, "hidden"] for item in empty), empty
+    page.screenshot(path=str(OUTPUT / "viewer-empty-scene.png"))
+    header = nrrd_header_for(np.diag([1.0, 1.0, 1.0, 1.0]))
+    buffer = io.BytesIO()
+    nrrd.write(buffer, sphere_volume(), header)
+    reply = server.post("/slicer/volume?id=sphere", data=buffer.getvalue())
+    assert reply.status_code == 200, reply.text
+    settled(page, "Red")
+    geometry = page.evaluate(
+        """(sel) => { const img = document.querySelector(sel);
+            const bar = img.closest('.view').querySelector('.bar').getBoundingClientRect();
+            const box = img.getBoundingClientRect();
+            const view = img.closest('.view').getBoundingClientRect();
+            return {barBottom: bar.bottom, top: box.top, bottom: box.bottom,
+                    viewBottom: view.bottom, visible: getComputedStyle(img).visibility,
+                    ratio: img.naturalWidth / img.naturalHeight, boxRatio: box.width / box.height}; }""",
+        frame("Red"),
+    )
+    assert geometry["visible"] == "visible"
+    assert geometry["top"] >= geometry["barBottom"] - 0.5  # nothing hides under the toolbar
+    assert abs(geometry["bottom"] - geometry["viewBottom"]) < 1
+    assert abs(geometry["ratio"] - geometry["boxRatio"]) < 0.02  # rendered for the area below
+    page.screenshot(path=str(OUTPUT / "viewer-below-toolbar.png"))
+    assert not page.errors
+
+
+def test_three_d_centre_button_undoes_zoom_and_look_from_fits(voxweb, browser):
+    server = voxweb()
+    header = nrrd_header_for(np.diag([1.0, 1.0, 1.0, 1.0]))
+    buffer = io.BytesIO()
+    nrrd.write(buffer, sphere_volume(), header)
+    assert server.post("/slicer/volume?id=sphere", data=buffer.getvalue()).status_code == 200
+    page = open_viewer(browser, server)
+    settled(page, "3D1")
+    bar = page.locator('.view[data-view="3D1"] .bar')
+    bar.get_by_role("button", name="A", exact=True).click()
+    page.wait_for_function(
+        "(sel) => (document.querySelector(sel).dataset.src || '').includes('lookFromAxis=A')",
+        arg=frame("3D1"),
+    )
+    settled(page, "3D1")
+    fitted = server.get("/slicer/mrml/properties?class=vtkMRMLViewNode").json()
+    camera = next(iter(fitted.values()))["Camera"]
+    page.locator(frame("3D1")).hover()
+    page.mouse.wheel(0, -600)  # zoom in
+    page.wait_for_function(
+        "(sel) => (document.querySelector(sel).dataset.src || '').includes('zoom=')",
+        arg=frame("3D1"),
+    )
+    settled(page, "3D1")
+    bar.locator('[data-role="centre"]').click()
+    page.wait_for_function(
+        "(sel) => (document.querySelector(sel).dataset.src || '').includes('centerView=1')",
+        arg=frame("3D1"),
+    )
+    settled(page, "3D1")
+    after = next(iter(server.get("/slicer/mrml/properties?class=vtkMRMLViewNode").json().values()))
+    np.testing.assert_allclose(after["Camera"]["Position"], camera["Position"], atol=1e-6)
+    np.testing.assert_allclose(after["Camera"]["FocalPoint"], camera["FocalPoint"], atol=1e-6)
+    assert not page.errors

@@ -245,6 +245,20 @@ def test_three_d_camera_moves_persist_unless_stateless(scene3d):
     assert by_name == by_index == looked
 
 
+def test_look_from_axis_and_centre_view_reset_zoom_and_pan(scene3d):
+    fresh = rgb_of(scene3d.get("/slicer/threeD?lookFromAxis=a&size=96"))
+    wandered = rgb_of(scene3d.get("/slicer/threeD?zoom=3&panX=25&panY=-10&size=96"))
+    assert np.abs(wandered.astype(int) - fresh).mean() > 5
+    looked = rgb_of(scene3d.get("/slicer/threeD?lookFromAxis=a&size=96"))
+    assert np.abs(looked.astype(int) - fresh).max() <= 2  # zoom and pan are gone, as in Slicer
+    scene3d.get("/slicer/threeD?orbitX=30&size=96")
+    turned = rgb_of(scene3d.get("/slicer/threeD?size=96"))
+    scene3d.get("/slicer/threeD?zoom=2.5&panX=-20&size=96")
+    centred = rgb_of(scene3d.get("/slicer/threeD?centerView=1&size=96"))
+    assert np.abs(centred.astype(int) - turned).max() <= 2  # same direction, fitted again
+    assert np.abs(centred.astype(int) - fresh).mean() > 1  # not a look-from: still turned
+
+
 def test_three_d_parameters_size_format_and_errors(scene3d):
     image = rgb_of(scene3d.get("/slicer/threeD?size=200x100&format=jpeg&quality=60"))
     assert image.shape == (100, 200, 3)
@@ -369,3 +383,33 @@ def test_label_layer_colour_and_opacity_over_http(scene3d):
     scene3d.post(
         "/slicer/exec", data="scene.get_node_by_id('vtkMRMLSliceNodeRed').label_opacity = 0"
     )
+
+
+def view_volume(server) -> str | None:
+    props = server.get("/slicer/mrml/properties?class=vtkMRMLViewNode").json()
+    return next(iter(props.values())).get("VolumeRenderingVolumeID")
+
+
+def test_three_d_view_follows_the_active_volume_until_a_script_chooses(voxweb):
+    server = voxweb("--auth", "none", "--enable-exec")
+    upload(server, "first", marker_volume(value=2000, radius=3), np.eye(4))
+    first = rgb_of(server.get("/slicer/threeD?size=96"))
+    shifted = np.eye(4)
+    shifted[:3, 3] = (40.0, 0.0, 0.0)  # elsewhere: the camera refits to it
+    upload(server, "second", np.full((20, 20, 20), 2000, np.int16), shifted)
+    ids = {v["name"]: v["id"] for v in server.get("/slicer/volumes").json()}
+    assert view_volume(server) == ids["second"]  # loading it made it active: 3-D follows
+    second = rgb_of(server.get("/slicer/threeD?size=96"))
+    assert np.abs(second.astype(int) - first).mean() > 5  # the first is no longer rendered
+    assert server.post("/api/display", json={"volume": ids["first"]}).status_code == 200
+    assert view_volume(server) == ids["first"]
+    np.testing.assert_allclose(rgb_of(server.get("/slicer/threeD?size=96")), first, atol=2)
+    reply = server.post(
+        "/slicer/exec",
+        data="import slicer\nlogic = slicer.modules.volumerendering.logic()\n"
+        "vr = logic.CreateDefaultVolumeRenderingNodes(slicer.util.getNode('second'))\n"
+        "vr.SetVisibility(True)\n",
+    )
+    assert reply.status_code == 200, reply.text
+    assert server.post("/api/display", json={"volume": ids["first"]}).status_code == 200
+    assert view_volume(server) == ids["second"]  # the script's choice stays

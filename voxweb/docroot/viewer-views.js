@@ -150,6 +150,7 @@ class ViewBox {
     this.size = [0, 0];
     this.resizeObserver = new ResizeObserver(() => this.onResize());
     this.resizeObserver.observe(this.root);
+    this.resizeObserver.observe(this.bar); // a toolbar that wraps takes more room
   }
 
   showMessage(text) {
@@ -165,15 +166,20 @@ class ViewBox {
     this.root.remove();
   }
 
-  /** The image size in device pixels that fills the box. */
+  /** The image size in device pixels that fills the box below the toolbar. */
   pixelSize() {
     const ratio = Math.min(window.devicePixelRatio || 1, 2);
+    const bar = this.bar.offsetHeight;
     const w = Math.max(16, Math.min(MAX_PIXELS, Math.round(this.root.clientWidth * ratio)));
-    const h = Math.max(16, Math.min(MAX_PIXELS, Math.round(this.root.clientHeight * ratio)));
+    const h = Math.max(16, Math.min(MAX_PIXELS, Math.round((this.root.clientHeight - bar) * ratio)));
     return [w, h];
   }
 
   onResize() {
+    // The toolbar keeps its own strip: the image (and a fitted volume) starts below it.
+    const bar = this.bar.offsetHeight;
+    this.img.style.top = `${bar}px`;
+    this.img.style.height = `${Math.max(0, this.root.clientHeight - bar)}px`;
     const size = this.pixelSize();
     if (size[0] === this.size[0] && size[1] === this.size[1]) return;
     this.size = size;
@@ -403,6 +409,15 @@ export class ThreeDViewBox extends ViewBox {
       });
       this.bar.append(button);
     }
+    this.centre = false;
+    const centre = element('button', { type: 'button', title: 'Centre view: fit the scene, keep the direction', 'data-role': 'centre' }, '⊙');
+    centre.addEventListener('click', () => {
+      this.centre = true;
+      this.orbit = [0, 0];
+      this.zoom = 1;
+      this.refresh();
+    });
+    this.bar.append(centre);
     this.img.addEventListener('wheel', (event) => {
       event.preventDefault();
       this.zoom *= Math.exp(-event.deltaY / 500); // wheel up brings things closer
@@ -428,6 +443,10 @@ export class ThreeDViewBox extends ViewBox {
       if (this.lookFrom) {
         url += `&lookFromAxis=${this.lookFrom}`;
         this.lookFrom = null;
+      }
+      if (this.centre) {
+        url += '&centerView=1';
+        this.centre = false;
       }
       // Orbit moves persist on the server, so the degrees gathered while a request was in
       // flight travel together in the next one: none are lost when wishes are dropped.

@@ -402,10 +402,11 @@ class SlicerApi:
         return ConditionalResponse(result.body, result.media_type, result.etag)
 
     def three_d(self, req: SlicerRequest) -> Response:
-        # Slicer honours only lookFromAxis (first letter) and always renders view 0; voxweb
-        # also honours view, size, roll, panX/panY (mm), orbitX/orbitY (degrees), zoom
-        # (factor), format, quality, mode=composite|mip, render=fast|full, boxVisible and
-        # stateless=1. Camera moves persist, as in Slicer.
+        # Slicer honours only lookFromAxis (first letter; like Slicer's buttons it resets the
+        # zoom and centres the scene) and always renders view 0; voxweb also honours view,
+        # size, centerView=1 (fit the scene keeping the direction), roll, panX/panY (mm),
+        # orbitX/orbitY (degrees), zoom (factor), format, quality, mode=composite|mip,
+        # render=fast|full, boxVisible and stateless=1. Camera moves persist, as in Slicer.
         from voxweb.http.images import ConditionalResponse
         from voxweb.render.service import ThreeDRequest, render_service
 
@@ -421,6 +422,7 @@ class SlicerApi:
             pan_x=req.number("panX", 0.0),
             pan_y=req.number("panY", 0.0),
             zoom=req.number("zoom", 1.0) if zoom is not None else None,
+            centre=self._flag(req, "centerView"),
             stateless=self._flag(req, "stateless"),
             mode=req.query.get("mode", "composite").lower(),
             quality=req.query.get("render", "fast").lower(),

@@ -59,12 +59,27 @@ def axis_letter(text: str) -> str:
     return letter
 
 
-def look_from_axis(camera: Camera, axis: str) -> Camera:
-    """Move the camera to the focal point +/- its current distance along a RAS axis."""
+def look_from_axis(camera: Camera, axis: str, bounds: np.ndarray | None = None) -> Camera:
+    """Look from a RAS axis. With the scene's ``bounds``, as Slicer's look-from buttons: the
+    zoom is reset and the scene centred (the camera fits the bounds from that axis); without,
+    the camera keeps its focal point and distance."""
+    letter = axis_letter(axis)
+    if bounds is not None:
+        return reset_camera(bounds, letter, camera.view_angle)
     focal = np.asarray(camera.focal_point)
     distance = float(np.linalg.norm(np.asarray(camera.position) - focal)) or 500.0
-    direction, up = AXES[axis_letter(axis)]
+    direction, up = AXES[letter]
     return _camera(focal + np.asarray(direction) * distance, focal, up, camera.view_angle)
+
+
+def centre_view(camera: Camera, bounds: np.ndarray) -> Camera:
+    """Fit the camera to ``bounds`` keeping its viewing direction and view-up (Slicer's
+    "Center view"): the focal point moves to the centre, the distance to a snug fit."""
+    fitted = reset_camera(bounds, "a", camera.view_angle)
+    centre = np.asarray(fitted.focal_point)
+    distance = float(np.linalg.norm(np.asarray(fitted.position) - centre))
+    forward, _, up = _frame(camera)
+    return _camera(centre - forward * distance, centre, up, camera.view_angle)
 
 
 def _frame(camera: Camera) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -46,6 +46,10 @@ from voxweb.scene.views import Camera
 logger = logging.getLogger(__name__)
 
 
+#: What an empty 3-D view's camera fits (a 200 mm cube around the origin).
+_DEFAULT_BOUNDS = np.array([-100, 100, -100, 100, -100, 100.0])
+
+
 class RenderError(ValueError):
     """A request that cannot be rendered (unknown view, bad parameter); the message says why."""
 
@@ -98,6 +102,7 @@ class ThreeDRequest:
     pan_x: float = 0.0
     pan_y: float = 0.0
     zoom: float | None = None
+    centre: bool = False  # fit the camera to the scene, keeping the viewing direction
     stateless: bool = False
     mode: str = "composite"
     quality: str = "fast"
@@ -392,7 +397,7 @@ class RenderService:
             view = self.find_threed_view(request.view)
             content, pending, signature, bounds = self._threed_content(view, request.box)
             camera = view.camera or self._fit_camera(bounds)
-            camera = self._move_camera(camera, request)
+            camera = self._move_camera(camera, request, bounds)
             if not request.stateless and camera != view.camera:
                 view.camera = camera
         render_options = RenderOptions(size, request.quality, request.mode)
@@ -408,9 +413,7 @@ class RenderService:
 
     @staticmethod
     def _fit_camera(bounds: np.ndarray | None) -> Camera:
-        return cams.reset_camera(
-            bounds if bounds is not None else np.array([-100, 100, -100, 100, -100, 100.0])
-        )
+        return cams.reset_camera(bounds if bounds is not None else _DEFAULT_BOUNDS)
 
     def fitted_camera(self, view: ThreeDView) -> Camera:
         """The camera a view has, or the one its next render would fit to what it shows."""
@@ -419,10 +422,15 @@ class RenderService:
                 return view.camera
             return self._fit_camera(self._threed_content(view, None)[3])
 
-    def _move_camera(self, camera: Camera, request: ThreeDRequest) -> Camera:
+    def _move_camera(
+        self, camera: Camera, request: ThreeDRequest, bounds: np.ndarray | None = None
+    ) -> Camera:
+        fit = bounds if bounds is not None else _DEFAULT_BOUNDS
         try:
-            if request.look_from:
-                camera = cams.look_from_axis(camera, request.look_from)
+            if request.look_from:  # as Slicer: reset the zoom, centre the scene
+                camera = cams.look_from_axis(camera, request.look_from, fit)
+            if request.centre:
+                camera = cams.centre_view(camera, fit)
             if request.orbit_x or request.orbit_y:
                 camera = cams.orbit(camera, request.orbit_x, request.orbit_y)
             if request.roll:

@@ -194,6 +194,9 @@ class ThreeDView(Node):
         )
         self.camera: Camera | None = None
         self.volume_rendering_id: str | None = None
+        # True while the server chose that volume (it then follows the active volume); a
+        # script choosing one through volume rendering logic turns it off.
+        self.volume_rendering_auto: bool = False
         self.volume_preset: str = "auto"
         # cropping of the volume rendering: a RAS box (xmin, xmax, ymin, ymax, zmin, zmax)
         self.volume_crop_box: tuple[float, ...] | None = None

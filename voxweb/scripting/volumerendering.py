@@ -201,8 +201,10 @@ class vtkMRMLGPURayCastVolumeRenderingDisplayNode(PropertyView):  # noqa: N801
         for view in self._views():
             if visible:
                 view.volume_rendering_id = self._owner.id
+                view.volume_rendering_auto = False  # the script's choice: it stays
             elif view.volume_rendering_id == self._owner.id:
                 view.volume_rendering_id = ""  # nothing, and no automatic volume either
+                view.volume_rendering_auto = False
 
     def VisibilityOn(self) -> None:  # noqa: N802
         self.SetVisibility(True)

@@ -277,15 +277,27 @@ class Workspace:
                 if fit and not label:
                     fit_view_to_volume(view, volume)
             if not label and self.auto_volume_rendering:
-                self._volume_render_if_empty(volume)
+                self._volume_render_active(volume, fit)
 
-    def _volume_render_if_empty(self, volume: ScalarVolume) -> None:
-        """Show ``volume`` by volume rendering in 3-D views that show no volume yet (not Slicer:
-        a remote client asking for a 3-D view should see data)."""
+    def _volume_render_active(self, volume: ScalarVolume, fit: bool = True) -> None:
+        """Show the active ``volume`` by volume rendering in the 3-D views whose volume was
+        chosen automatically (or that show none): the 3-D view follows the volume chosen in the
+        slice views. A view whose volume a script chose (volume rendering logic) keeps it.
+        Not Slicer, which volume-renders only on request: a remote client should see data."""
         for view in self.scene.nodes_of_class("vtkMRMLViewNode"):
             current = getattr(view, "volume_rendering_id", "")
-            if current is None or (current and current not in self.scene):
-                view.volume_rendering_id = volume.id
+            missing = current is None or (current and current not in self.scene)
+            if not (missing or getattr(view, "volume_rendering_auto", False)):
+                continue
+            if current == volume.id:
+                continue
+            old = self.scene.get_node_by_id(current) if current else None
+            view.volume_rendering_id = volume.id
+            view.volume_rendering_auto = True
+            same_place = isinstance(old, ScalarVolume) and np.allclose(
+                old.ras_bounds(), volume.ras_bounds(), atol=1e-3
+            )
+            if old is None or (fit and not same_place):
                 view.camera = None  # refit to the new content at the next render
 
     def _show_first_volume(self, nodes: Sequence[Node]) -> None:
