@@ -201,6 +201,10 @@ def _serve(args: argparse.Namespace) -> int:
     except PortUnavailableError as exc:
         print(f"voxweb: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        # Ctrl-C is how a server in a terminal is stopped: a clean end, not an error (130
+        # made `make serve` print "Error 130"). SIGTERM still ends the process by the signal.
+        return 0
     return 0
 
 
