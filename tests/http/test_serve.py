@@ -104,8 +104,10 @@ def test_disable_flags_fall_through_to_static_404(voxweb):
 def test_exec_flag(voxweb):
     off = voxweb()
     r = off.post("/slicer/exec", data="__execResult = 1")
-    assert r.status_code == 500
-    assert "unknown command" in r.json()["message"]
+    assert r.status_code == 500 and r.json()["success"] is False
+    assert r.json()["message"].startswith("Server error: unknown command \"b'/exec'\"")
+    assert "exec (remote Python) is switched off" in r.json()["message"]
+    assert "--enable-exec" in r.json()["message"]
     on = voxweb("--enable-exec")
     assert on.get("/api/status").json()["exec_allowed"] is True
     r = on.get("/slicer/exec?source=1")
