@@ -129,3 +129,36 @@ def test_voxweb_url_without_auth_has_no_token(tmp_path):
         assert url.returncode == 0 and url.stdout.strip() == f"{server.url}/"
     finally:
         server.stop()
+
+
+def test_the_readme_curl_recipe_works(tmp_path):
+    """Quick start's curl line, run by a shell against a real server."""
+    import re
+    import shlex
+    import shutil
+    from pathlib import Path
+
+    import pytest
+
+    if shutil.which("curl") is None:
+        pytest.skip("needs curl")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    quick_start = readme[readme.index("## Quick start") : readme.index("## Status")]
+    (line,) = [x for x in quick_start.splitlines() if x.startswith("curl ")]
+    assert '"Authorization: Bearer $(.venv/bin/voxweb token)"' in line
+    data = tmp_path / "data"
+    server = serve(data)
+    try:
+        voxweb = f"{shlex.quote(sys.executable)} -m voxweb --data-dir {shlex.quote(str(data))}"
+        command = line.replace(".venv/bin/voxweb", voxweb)
+        command = re.sub(r"http://127\.0\.0\.1:2016", server.url, command)
+        out = subprocess.run(
+            ["sh", "-c", command + " -s -w '\\n%{http_code}'"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert out.stdout.rstrip().endswith("\n200"), out.stdout[-300:] + out.stderr
+        assert out.stdout.startswith("[") and '"Layout"' in out.stdout  # the node names
+    finally:
+        server.stop()
