@@ -10,6 +10,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from voxweb import __version__
 from voxweb.config import ConfigError, Settings
@@ -48,7 +49,15 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
         choices=["token", "none"],
         help="token (default) or none; none is refused unless --host is loopback",
     )
-    sec.add_argument("--token", help="API token (default: a random 256-bit token)")
+    sec.add_argument(
+        "--token",
+        help="API token (default: the data dir's token file, else a new random 256-bit token)",
+    )
+    sec.add_argument(
+        "--new-token",
+        action=BOOL,
+        help="make a new token instead of reusing the data dir's token file",
+    )
     sec.add_argument(
         "--cors-origin",
         action="append",
@@ -163,7 +172,12 @@ def _serve(args: argparse.Namespace) -> int:
     from voxweb.logring import RedactFilter
     from voxweb.server import PortUnavailableError, Server, reuse_large_allocations
 
-    flags = {k: v for k, v in vars(args).items() if k not in ("func", "command", "config")}
+    flags = {
+        k: v
+        for k, v in vars(args).items()
+        if k not in ("func", "command", "config", "top_data_dir")
+    }
+    flags["data_dir"] = flags.get("data_dir") or args.top_data_dir
     settings = Settings.load(flags, config_file=args.config)
     # The console shows warnings, plus the access log and info with --log-console; the
     # in-memory log the control panel follows gets info either way.
@@ -187,6 +201,10 @@ def _serve(args: argparse.Namespace) -> int:
     except PortUnavailableError as exc:
         print(f"voxweb: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        # Ctrl-C is how a server in a terminal is stopped: a clean end, not an error (130
+        # made `make serve` print "Error 130"). SIGTERM still ends the process by the signal.
+        return 0
     return 0
 
 
@@ -241,12 +259,91 @@ def _dicom_parser(sub: argparse._SubParsersAction) -> None:
     chk.set_defaults(func=_dicom_check)
 
 
+def _data_dir(args: argparse.Namespace) -> Path:
+    """The data dir a tool command works on: --data-dir (before or after the command),
+    else --config / VOXWEB_DATA_DIR, else the per-user default ``serve`` uses too."""
+    data_dir = getattr(args, "data_dir", None) or args.top_data_dir
+    flags = {"data_dir": data_dir} if data_dir else {}
+    return Settings.load(flags, config_file=getattr(args, "config", None)).resolved_data_dir()
+
+
 def _open_dicom_database(args: argparse.Namespace):  # noqa: ANN202
     from voxweb.dicom import DicomDatabase
 
-    flags = {"data_dir": args.data_dir} if args.data_dir else {}
-    settings = Settings.load(flags, config_file=args.config)
-    return DicomDatabase(settings.resolved_data_dir())
+    return DicomDatabase(_data_dir(args))
+
+
+def _tool_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", metavar="DIR", help="the server's data dir (default: per-user)")
+    p.add_argument("--config", metavar="FILE", help="TOML settings file (for data_dir)")
+
+
+def _token_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "token",
+        help="print the API token (or make a new one with --rotate)",
+        description="Print the API token kept in the data dir's token file, for scripts: "
+        'curl -H "Authorization: Bearer $(voxweb token)" http://127.0.0.1:2016/slicer/mrml. '
+        "Makes one if there is none yet; `voxweb serve` uses it on its next start.",
+    )
+    _tool_options(p)
+    p.add_argument(
+        "--rotate",
+        action="store_true",
+        help="replace the token with a new one (refused while a server uses this data dir: "
+        "restart it with --new-token instead)",
+    )
+    p.set_defaults(func=_token)
+
+
+def _token(args: argparse.Namespace) -> int:
+    from voxweb.datadir import make_private_dirs
+    from voxweb.tokenfile import new_token, read_token, running_server, write_token
+
+    data_dir = _data_dir(args)
+    token = read_token(data_dir)
+    if args.rotate:
+        info = running_server(data_dir)
+        if info is not None:
+            # A running server keeps the token it started with; a new file would make
+            # `voxweb token` print a token that server refuses.
+            print(
+                f"voxweb: a server (pid {info.get('pid')}, {info.get('url')}) is using "
+                f"{data_dir}; stop it and rotate again, or restart it with --new-token",
+                file=sys.stderr,
+            )
+            return 1
+        token = None
+    if token is None:
+        make_private_dirs(data_dir)
+        token = new_token()
+        path = write_token(data_dir, token)
+        print(f"voxweb: wrote a new token to {path}", file=sys.stderr)
+    print(token)
+    return 0
+
+
+def _url_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "url",
+        help="print the address of the running server (with the token) to open in a browser",
+    )
+    _tool_options(p)
+    p.set_defaults(func=_url)
+
+
+def _url(args: argparse.Namespace) -> int:
+    from voxweb.tokenfile import read_token, running_server
+
+    data_dir = _data_dir(args)
+    info = running_server(data_dir)
+    if info is None or not info.get("url"):
+        print(f"voxweb: no server is running with the data dir {data_dir}", file=sys.stderr)
+        return 1
+    base = str(info["url"]).rstrip("/")
+    token = read_token(data_dir) if info.get("auth", "token") == "token" else None
+    print(f"{base}/?token={token}" if token else f"{base}/")
+    return 0
 
 
 def _dicom_import(args: argparse.Namespace) -> int:
@@ -327,9 +424,17 @@ def build_parser() -> argparse.ArgumentParser:
         prog="voxweb", description="Headless medical-imaging application server."
     )
     parser.add_argument("--version", action="version", version=f"voxweb {__version__}")
+    parser.add_argument(
+        "--data-dir",
+        dest="top_data_dir",
+        metavar="DIR",
+        help="data dir for any command (also accepted after the command)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     _serve_parser(sub)
     _dicom_parser(sub)
+    _token_parser(sub)
+    _url_parser(sub)
     return parser
 
 

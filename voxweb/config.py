@@ -66,6 +66,7 @@ class Settings:
     data_dir: Path | None = None
     auth: Literal["token", "none"] = "token"
     token: str | None = None
+    new_token: bool = False  # make a new token instead of reusing the data dir's token file
     enable_exec: bool = False
     disable_slicer: bool = False
     disable_dicom: bool = False

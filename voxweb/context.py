@@ -3,12 +3,12 @@
 It holds what every layer of a running server needs to see at once: the settings, the API
 token, the live on/off switches of each API (the control panel flips them), the log ring,
 the extension handlers added by the embedding program, and a way to ask the server to stop.
-The HTTP layer reads it; ``server.py`` creates it. It does no I/O of its own.
+The HTTP layer reads it; ``server.py`` creates it. Its only I/O at creation is reading the
+data dir's token file (``tokenfile.py``).
 """
 
 from __future__ import annotations
 
-import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +26,7 @@ from voxweb.scripting.namespace import exec_namespace
 from voxweb.services.dicom_bridge import DicomBridge
 from voxweb.services.fetch import FetchPolicy
 from voxweb.services.workspace import Workspace
+from voxweb.tokenfile import new_token, read_token
 
 API_NAMES = ("slicer", "dicom", "static", "exec")
 
@@ -77,7 +78,12 @@ class ServerContext:
     def from_settings(cls, settings: Settings) -> ServerContext:
         token = None
         if settings.token_required:
-            token = settings.token or secrets.token_urlsafe(32)  # 256 bits
+            # --token wins; else the data dir's token (scripts and bookmarks keep working
+            # across restarts) unless --new-token; else a fresh one. server.py writes it.
+            token = settings.token
+            if token is None and not settings.new_token:
+                token = read_token(settings.resolved_data_dir())
+            token = token or new_token()
         switches = Switches(
             slicer=not settings.disable_slicer,
             dicom=not settings.disable_dicom,

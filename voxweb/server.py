@@ -22,7 +22,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -34,11 +33,9 @@ from voxweb.datadir import exposed_dirs, exposure_warning, make_private_dirs
 from voxweb.http.app import build_app
 from voxweb.http.protocol import protocol_with_timeout
 from voxweb.logring import RingHandler, SkipAccessLog
+from voxweb.tokenfile import SERVER_FILE, TOKEN_FILE, write_private
 
 logger = logging.getLogger(__name__)
-
-TOKEN_FILE = "token"
-SERVER_FILE = "server.json"
 
 
 def reuse_large_allocations(keep_bytes: int = 512 << 20) -> bool:
@@ -106,16 +103,6 @@ def _also_bind_ipv6_loopback(port: int) -> socket.socket | None:
     except OSError:
         sock.close()
         return None
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Write a file only its owner can read (created 0600, never world-readable in between)."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
 
 
 class _UvicornServer(uvicorn.Server):
@@ -359,9 +346,9 @@ class Server:
             raise ConfigError(f"cannot create data dir {str(data_dir)!r}: {exc}") from None
         info = {"url": self.url, "port": self.port, "pid": os.getpid(), "auth": self.settings.auth}
         if self.token:
-            _write_private(data_dir / TOKEN_FILE, self.token + "\n")
+            write_private(data_dir / TOKEN_FILE, self.token + "\n")
             info["token_file"] = str(data_dir / TOKEN_FILE)
-        _write_private(data_dir / SERVER_FILE, json.dumps(info, indent=2) + "\n")
+        write_private(data_dir / SERVER_FILE, json.dumps(info, indent=2) + "\n")
 
     def _cleanup(self) -> None:
         self.ctx.close()

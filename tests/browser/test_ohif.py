@@ -46,7 +46,7 @@ def test_ohif_files_are_served_under_browse(voxweb, tmp_path):
 
     moved = server.get("/browse", auth=False, allow_redirects=False)
     assert moved.status_code == 301 and moved.headers["location"] == "/browse/"
-    index = server.get("/browse/", auth=False)
+    index = server.get("/browse/")
     assert index.status_code == 200 and index.headers["content-type"].startswith("text/html")
     assert 'window.PUBLIC_URL="/browse/"' in index.text
     assert 'src="/browse/app-config.js"' in index.text
@@ -56,7 +56,7 @@ def test_ohif_files_are_served_under_browse(voxweb, tmp_path):
 
     # OHIF's own routes (study UIDs contain dots) are its index page.
     for route in ("/browse/viewer?StudyInstanceUIDs=1.2.3", "/browse/viewer/1.2.840.113619"):
-        page = server.get(route, auth=False)
+        page = server.get(route)
         assert page.status_code == 200 and 'PUBLIC_URL="/browse/"' in page.text, route
     assert server.get("/browse/missing.js", auth=False).status_code == 404
     assert server.get("/browse/../token", auth=False).status_code == 404
@@ -77,6 +77,41 @@ def test_ohif_files_are_served_under_browse(voxweb, tmp_path):
     assert "voxweb" in server.get("/", auth=False).text
 
 
+def test_ohif_page_without_a_valid_token_is_a_login_page(voxweb, tmp_path):
+    server = voxweb("--ohif", str(fake_ohif(tmp_path)))
+    for headers, why in (
+        ({}, "needs its API token"),
+        ({"Cookie": f"voxweb_token_{server.port}=stale-token-0123456789"}, "earlier token"),
+    ):
+        page = server.get("/browse/viewer?StudyInstanceUIDs=1.2.3", auth=False, headers=headers)
+        assert page.status_code == 401 and page.headers["content-type"].startswith("text/html")
+        assert why in page.text and "PUBLIC_URL" not in page.text
+        # voxweb's own strict policy (no inline script or style), not OHIF's
+        assert page.headers["content-security-policy"].startswith("default-src 'self'; script")
+        assert "<script" not in page.text and "style=" not in page.text
+        assert "voxweb url" in page.text and "voxweb token" in page.text
+        assert str((server.data_dir / "token").resolve()) in page.text
+        # the form comes back to the same page and keeps the deep link's query
+        assert 'action="/browse/viewer"' in page.text
+        assert '<input type="hidden" name="StudyInstanceUIDs" value="1.2.3">' in page.text
+    wrong = server.get("/browse/?token=not-the-token-0123456789", auth=False)
+    assert wrong.status_code == 401 and "not this server" in wrong.text
+    # the form's answer: the cookie, and on to the page the user asked for
+    login = server.get(
+        f"/browse/viewer?StudyInstanceUIDs=1.2.3&token={server.token}",
+        auth=False,
+        allow_redirects=False,
+    )
+    assert login.status_code == 303
+    assert login.headers["location"] == "/browse/viewer?StudyInstanceUIDs=1.2.3"
+    assert f"voxweb_token_{server.port}={server.token}" in login.headers["set-cookie"]
+    # the viewer's files and config need no login; without token auth there is no login page
+    assert server.get("/browse/app.bundle.1.js", auth=False).status_code == 200
+    assert server.get("/browse/app-config.js", auth=False).status_code == 200
+    open_server = voxweb("--ohif", str(fake_ohif(tmp_path / "b")), "--auth", "none")
+    assert 'PUBLIC_URL="/browse/"' in open_server.get("/browse/", auth=False).text
+
+
 def test_ohif_flag_needs_a_built_viewer(tmp_path):
     from voxweb.config import ConfigError, Settings
 
@@ -89,15 +124,8 @@ def test_without_ohif_browse_is_the_placeholder(shared_server):
     assert "not configured" in shared_server.get("/browse/x", auth=False).text
 
 
-@pytest.mark.browser
-@pytest.mark.slow
-def test_ohif_lists_and_opens_a_study(voxweb, browser):
-    if not (OHIF_DIST / "index.html").is_file():
-        pytest.skip(
-            f"no OHIF build at {OHIF_DIST}: run `npm pack @ohif/app@3.13.2` and unpack "
-            "package/dist there (.ci/run does), or set VOXWEB_OHIF_DIST"
-        )
-    server = voxweb("--ohif", str(OHIF_DIST))
+def store_study(server) -> str:
+    """Store a small synthetic study; returns its StudyInstanceUID."""
     k, j, i = np.mgrid[0:12, 0:48, 0:48]
     volume = ((i * 5 + j * 3 + k * 20) % 400).astype(np.int16)
     study = "1.2.826.0.1.3680043.8.498.77"
@@ -112,6 +140,56 @@ def test_ohif_lists_and_opens_a_study(voxweb, browser):
     )
     body, content_type = multipart_body(parts)
     assert server.post("/dicom/studies", data=body, headers={"Content-Type": content_type}).ok
+    return study
+
+
+def need_ohif() -> None:
+    if not (OHIF_DIST / "index.html").is_file():
+        pytest.skip(
+            f"no OHIF build at {OHIF_DIST}: run `npm pack @ohif/app@3.13.2` and unpack "
+            "package/dist there (.ci/run does), or set VOXWEB_OHIF_DIST"
+        )
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_ohif_without_a_login_shows_how_to_log_in_then_opens(voxweb, browser):
+    need_ohif()
+    server = voxweb("--ohif", str(OHIF_DIST))
+    store_study(server)
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(OHIF_WAIT)
+    violations = watch_content_policy(page)
+    # No cookie at all: voxweb's login page, not OHIF's "Data Source Connection Error".
+    page.goto(f"{server.url}/browse/")
+    page.get_by_role("heading", name="Log in to open the OHIF viewer").wait_for()
+    assert "needs its API token" in page.locator("#login-why").inner_text()
+    page.screenshot(path=OUTPUT / "ohif_login.png")
+    # A cookie from an earlier token (the server was restarted with --new-token): the same
+    # page says so; pasting the token logs in and goes on to OHIF's study list.
+    context.add_cookies(
+        [{"name": f"voxweb_token_{server.port}", "value": "an-old-token-0123456789",
+          "url": server.url}]
+    )  # fmt: skip
+    page.goto(f"{server.url}/browse/")
+    assert "earlier token" in page.locator("#login-why").inner_text()
+    page.get_by_label("Token").fill(server.token)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_text("Hosted OHIF study").first.wait_for(timeout=OHIF_WAIT)
+    assert page.url == f"{server.url}/browse/"
+    assert page.get_by_text("Data Source Connection Error").count() == 0
+    page.screenshot(path=OUTPUT / "ohif_after_login.png")
+    assert violations == []  # the login page under voxweb's policy, OHIF under its own
+    context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_ohif_lists_and_opens_a_study(voxweb, browser):
+    need_ohif()
+    server = voxweb("--ohif", str(OHIF_DIST))
+    study = store_study(server)
 
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()

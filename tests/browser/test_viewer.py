@@ -424,10 +424,11 @@ def test_viewer_loads_a_dicom_series(voxweb, browser):
     # DICOM browser: studies -> series -> Load.
     page.get_by_role("button", name="Viewer sphere study").click()
     page.get_by_role("button", name="Load series Sphere T1 into the scene").click()
-    wait_for(lambda: "Sphere T1" in volume_names(server), what="the DICOM series in the scene")
+    # named as Slicer names a series: "<SeriesNumber>: <SeriesDescription>"
+    wait_for(lambda: "1: Sphere T1" in volume_names(server), what="the DICOM series in the scene")
     page.wait_for_function(
         "(name) => document.querySelector('#volume').selectedOptions[0]?.text === name",
-        arg="Sphere T1",
+        arg="1: Sphere T1",
     )
     settled(page, "Red")
     page.wait_for_function(

@@ -35,8 +35,9 @@ def test_load_series_into_the_scene_and_show_it(db):
     volume = dicom_bridge.load_series(ws, db, study, series)
     assert volume.id in ws.scene and np.array_equal(volume.array, vol)
     assert ws.selection().active_volume_id == volume.id
+    assert volume.name == "1: Base"  # Slicer's "<SeriesNumber>: <SeriesDescription>"
     (again,) = dicom_bridge.load_study(ws, db, study)
-    assert again.name == "Base"
+    assert again.name == "1: Base_1"  # loaded twice: unique, as Slicer makes it
 
 
 def test_store_volume_and_segmentation_back(db):

@@ -38,7 +38,7 @@ def test_series_round_trip_keeps_voxels_and_geometry(db):
     study, series = results[0].study_uid, results[0].series_uid
     assert image_series(db, study) == [series]
     volume = load_series(db, study, series)
-    assert volume.name == "Round trip"
+    assert volume.name == "1: Round trip"  # Slicer's "<SeriesNumber>: <SeriesDescription>"
     assert volume.array.shape == vol.shape
     assert np.array_equal(volume.array, vol)
     np.testing.assert_allclose(volume.ijk_to_ras, oblique(), atol=1e-4)
@@ -59,3 +59,20 @@ def test_series_larger_than_the_limit_is_refused_before_decoding(db):
     assert load_series(db, study, series, max_bytes=1680).array.shape == (7, 12, 10)
     with pytest.raises(DicomFormatError, match=r"declares 1680 bytes .*limit of 1679 bytes"):
         load_series(db, study, series, max_bytes=1679)
+
+
+def test_series_node_names_follow_slicer():
+    from pydicom.dataset import Dataset
+
+    from voxweb.dicom.load import series_node_name
+
+    def ds(**attrs) -> Dataset:
+        d = Dataset()
+        for key, value in attrs.items():
+            setattr(d, key, value)
+        return d
+
+    assert series_node_name(ds(SeriesNumber=3, SeriesDescription="T1 axial")) == "3: T1 axial"
+    assert series_node_name(ds(SeriesDescription="T1 axial")) == "T1 axial"
+    assert series_node_name(ds(SeriesNumber=7)) == "7: Unnamed Series"
+    assert series_node_name(ds()) == "Unnamed Series"

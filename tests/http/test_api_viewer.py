@@ -106,7 +106,7 @@ def test_dicom_series_loads_into_the_scene(server):
     reply = server.post(f"/api/dicom/load?study={study_uid}&series={series_uid}")
     assert reply.status_code == 200, reply.text
     node = properties(server, reply.json()["loadedNodeIDs"][0])
-    assert node["Name"] == "Loaded over the API"
+    assert node["Name"] == "1: Loaded over the API"  # Slicer: "<SeriesNumber>: <Description>"
     assert node["ImageData"]["Dimensions"] == [16, 16, 5]
     missing = server.post(f"/api/dicom/load?study={study_uid}&series=1.2.3.999")
     assert missing.status_code == 404 and missing.json()["success"] is False

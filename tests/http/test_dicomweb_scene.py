@@ -43,7 +43,7 @@ def test_access_dicomweb_study_between_two_servers(voxweb):
     assert answer["success"] is True and answer["storedInstances"] == 5
     (node_id,) = answer["loadedNodeIDs"]
     volumes = requests.get(f"{target.url}/slicer/volumes", headers=auth_b).json()
-    assert {"name": "Imported", "id": node_id} in volumes
+    assert {"name": "1: Imported", "id": node_id} in volumes
     stored = requests.get(f"{target.url}/dicom/studies?StudyInstanceUID={study}", headers=auth_b)
     assert len(stored.json()) == 1
     # without the token of A the import is refused by A (401) and reported

@@ -52,6 +52,11 @@ def test_missing_or_wrong_token_is_401_with_message(server, headers):
     assert r.headers["content-type"] == "application/json"
     assert r.json()["success"] is False and "token" in r.json()["message"]
     assert r.headers["www-authenticate"].startswith("Bearer")
+    # It says how to authenticate: the header, where the token is, and the legacy mode.
+    message = r.json()["message"]
+    assert "'Authorization: Bearer <token>'" in message
+    assert str((server.data_dir / "token").resolve()) in message
+    assert "`voxweb token`" in message and "--auth none" in message
 
 
 def test_partial_token_is_401(server):

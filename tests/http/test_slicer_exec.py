@@ -149,6 +149,8 @@ def test_exec_switched_off_live_is_unknown_command(voxweb):
     assert srv.post("/slicer/exec", data=b"__execResult = 1").json() == 1
     srv.post("/api/switches", json={"exec": False})
     r = srv.post("/slicer/exec", data=b"__execResult = 1")
-    assert (
-        r.status_code == 500 and r.json()["message"] == "Server error: unknown command \"b'/exec'\""
+    assert r.status_code == 500 and r.json()["success"] is False
+    assert r.json()["message"] == (
+        "Server error: unknown command \"b'/exec'\": exec (remote Python) is switched off on "
+        "this server; switch it on in the control panel (or POST /api/switches)"
     )

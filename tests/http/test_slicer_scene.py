@@ -354,6 +354,10 @@ def test_sampledata_loads_a_real_head_offline(voxweb):
     props = server.get("/slicer/mrml/properties?name=MRHead").json()
     extent = next(iter(props.values()))["ImageData"]["Extent"]
     assert min(extent[1], extent[3], extent[5]) >= 150  # a whole head, not a toy
+    # The same sample again is a second node with a unique name, as in Slicer.
+    assert server.get("/slicer/sampledata?name=MRHead").status_code == 200
+    names = server.get("/slicer/mrml/names").json()
+    assert names.count("MRHead") == 1 and names.count("MRHead_1") == 1
     r = server.get("/slicer/sampledata?name=Nope")
     assert (
         r.status_code == 500

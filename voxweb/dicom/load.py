@@ -109,7 +109,9 @@ def datasets_to_volume(
 def load_series(
     db: DicomDatabase, study_uid: str, series_uid: str, max_bytes: int | None = None
 ) -> ScalarVolume:
-    """The stored series as a ScalarVolume named after its SeriesDescription.
+    """The stored series as a ScalarVolume named as Slicer names it: ``<SeriesNumber>:
+    <SeriesDescription>`` ("Unnamed Series" without a description, no number prefix
+    without a number).
 
     ``max_bytes``: the most voxel data the series may declare (None: no limit).
     """
@@ -119,10 +121,14 @@ def load_series(
     if not datasets:
         raise NotFoundError(f"series {series_uid} has no instances")
     first = datasets[0]
-    name = (
-        str(first.get("SeriesDescription", "") or "") or f"Series {first.get('SeriesNumber', '')}"
-    )
-    return datasets_to_volume(datasets, name.strip(), max_bytes)
+    return datasets_to_volume(datasets, series_node_name(first), max_bytes)
+
+
+def series_node_name(dataset: Dataset) -> str:
+    """Slicer's default node name for a series (DICOMPlugin.defaultSeriesNodeName)."""
+    name = str(dataset.get("SeriesDescription", "") or "").strip() or "Unnamed Series"
+    number = str(dataset.get("SeriesNumber", "") or "").strip()
+    return f"{number}: {name}" if number else name
 
 
 def image_series(db: DicomDatabase, study_uid: str) -> list[str]:

@@ -30,6 +30,7 @@ from voxweb.http.headers import (
     SecurityHeaders,
 )
 from voxweb.http.limits import BodyLimits
+from voxweb.http.login import OhifLogin
 from voxweb.http.responses import empty_response, error_response
 from voxweb.http.security import ApiGuard, HostGuard, SecurityPolicy, StaticGuard
 from voxweb.http.slicer_api import SlicerApi
@@ -192,11 +193,13 @@ class Dispatcher:
             OWN_PAGES_POLICY if settings.docroot is None else FRAMING_POLICY,
         )
         # With --ohif, a second file tree answers /browse and everything under it.
-        self.ohif = (
-            SecurityHeaders(StaticGuard(OhifFiles(settings.ohif), policy), OHIF_POLICY)
-            if settings.ohif is not None
-            else None
-        )
+        self.ohif = None
+        if settings.ohif is not None:
+            files = OhifFiles(settings.ohif)
+            # without a valid token OHIF's page is a login page (see http/login.py)
+            self.ohif = SecurityHeaders(
+                StaticGuard(OhifLogin(files, files, policy), policy), OHIF_POLICY
+            )
         self._wrapped: dict[int, ASGIApp] = {}
 
     def protect(self, app: ASGIApp) -> ASGIApp:

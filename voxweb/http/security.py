@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from voxweb.context import ServerContext
 from voxweb.http.responses import error_response, local_redirect
+from voxweb.tokenfile import token_path
 
 PREFLIGHT_METHODS = "GET, HEAD, POST, PUT, DELETE, OPTIONS"
 PREFLIGHT_HEADERS = (
@@ -119,6 +120,7 @@ class SecurityPolicy:
         self.host_names = frozenset(names)
         self.any_origin = "*" in settings.cors_origin
         self.origins = frozenset(o.lower().rstrip("/") for o in settings.cors_origin if o != "*")
+        self.token_file = str(token_path(settings.resolved_data_dir()))
 
     # --- Host ----------------------------------------------------------------------------
 
@@ -300,7 +302,7 @@ class ApiGuard:
         if policy.ctx.token:
             token, source = policy.request_token(scope)
             if not policy.token_matches(token):
-                await unauthorized(token)(scope, receive, send)
+                await unauthorized(token, policy.token_file)(scope, receive, send)
                 return
             if source == "cookie" and not policy.cookie_allowed(verdict):
                 await error_response(
@@ -364,12 +366,18 @@ def is_preflight(scope: Scope, headers: Headers) -> bool:
     )
 
 
-def unauthorized(token: str | None) -> Response:
+def unauthorized(token: str | None, token_file: str) -> Response:
+    """401 that tells a Slicer user whose curl recipe has no token what to do."""
     why = "missing" if token is None else "wrong"
     return error_response(
         401,
-        f"Unauthorized: the API token is {why}. Send 'Authorization: Bearer <token>' "
-        "or open the URL voxweb printed at start.",
+        f"Unauthorized: the API token is {why}. Send it in the header "
+        "'Authorization: Bearer <token>', e.g. "
+        'curl -H "Authorization: Bearer $(voxweb token)" <url>. '
+        f"The token is in the file {token_file} and `voxweb token` prints it; browsers: "
+        "open the URL voxweb printed at start (`voxweb url` prints it again). Legacy clients "
+        "that cannot send a token: restart with --auth none (loopback only; then any local "
+        "process can use the API).",
         headers={"WWW-Authenticate": 'Bearer realm="voxweb"'},
     )
 

@@ -250,6 +250,17 @@ class SlicerApi:
         method = "GET" if request.method == "HEAD" else request.method
         if command.startswith("/exec") and self.ctx.switches.exec:
             return await self.exec_(request, method, query)
+        if command.startswith("/exec"):
+            # Slicer's status and envelope (it answers "unknown command" here), but saying why.
+            how = (
+                "switch it on in the control panel (or POST /api/switches)"
+                if self.ctx.exec_allowed
+                else "start voxweb with --enable-exec to turn it on"
+            )
+            return self.envelope(
+                f'unknown command "{target.encode("latin-1")!r}": exec (remote Python) is '
+                f"switched off on this server; {how}"
+            )
         handler = self.route(command)
         if handler is None:
             # Slicer quotes the bytes repr of the target (spec §2: "unknown command \"b'/x'\"").

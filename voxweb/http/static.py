@@ -296,14 +296,9 @@ class OhifFiles:
             return Response(
                 body, media_type="text/javascript", headers={"Cache-Control": "no-cache"}
             )
-        segments = safe_segments(rest.encode("latin-1"))
-        if segments is None:
+        path = self._file_for(rest)
+        if path is None:
             return empty_response(404)
-        path = resolve_in_root(self.root, segments) if segments else None
-        if path is None or not path.is_file():
-            if segments and os.path.splitext(segments[-1])[1].lower() in _ASSET_SUFFIXES:
-                return empty_response(404)  # a missing asset, not an OHIF route (UIDs have dots)
-            path = self.root / "index.html"
         if path.name == "index.html" or path.suffix == ".js":
             body = self._patched_bytes(path)
             if body is not None:
@@ -313,6 +308,29 @@ class OhifFiles:
         relative = "/".join(quote(part) for part in path.relative_to(self.root).parts)
         sub_scope = {**scope, "raw_path": ("/" + relative).encode()}
         return self.files.lookup(sub_scope)
+
+    def _file_for(self, rest: str) -> Path | None:
+        """The file a path under the prefix is answered with; None for a 404."""
+        segments = safe_segments(rest.encode("latin-1"))
+        if segments is None:
+            return None
+        path = resolve_in_root(self.root, segments) if segments else None
+        if path is None or not path.is_file():
+            if segments and os.path.splitext(segments[-1])[1].lower() in _ASSET_SUFFIXES:
+                return None  # a missing asset, not an OHIF route (UIDs have dots)
+            path = self.root / "index.html"
+        return path
+
+    def serves_page(self, scope: Scope) -> bool:
+        """True when this GET/HEAD is answered with OHIF's index.html (the app's page)."""
+        if scope["method"] not in ("GET", "HEAD"):
+            return False
+        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        rest = raw_path[len(self.prefix) :]
+        if not rest or rest == "/app-config.js":
+            return False
+        path = self._file_for(rest)
+        return path is not None and path.name == "index.html"
 
     def _patched_bytes(self, path: Path) -> bytes | None:
         """The file rewritten for the prefix, or None when it needs no change (cached)."""

@@ -54,7 +54,7 @@ def load_series(
     """Add the stored series to the scene as a volume (and show it)."""
     volume = _series_volume(db, study_uid, series_uid, workspace.max_volume_size)
     with workspace.scene.lock:
-        workspace.scene.add(volume)
+        workspace.scene.add(volume, workspace.scene.unique_name(volume.name))
         if show:
             workspace.show_volume(volume)
     logger.info("loaded DICOM series %s as %s", series_uid, volume.id)

@@ -130,6 +130,9 @@ class Workspace:
             for index, node in enumerate(nodes):
                 if name and index == 0:
                     node.name = name
+                if node.name:
+                    # Slicer's readers make names unique too: MRHead twice is MRHead, MRHead_1
+                    node.name = self.scene.unique_name(node.name)
                 self.scene.add(node)
                 self.storage[node.id] = record
             if show:
