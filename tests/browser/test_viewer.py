@@ -515,3 +515,52 @@ def test_three_d_centre_button_undoes_zoom_and_look_from_fits(voxweb, browser):
     np.testing.assert_allclose(after["Camera"]["Position"], camera["Position"], atol=1e-6)
     np.testing.assert_allclose(after["Camera"]["FocalPoint"], camera["FocalPoint"], atol=1e-6)
     assert not page.errors
+
+
+def test_dragged_window_level_survives_a_reload_and_offline_samples_are_disabled(voxweb, browser):
+    server = voxweb("--no-sample-download")
+    k, j, i = np.mgrid[0:16, 0:64, 0:64]
+    array = ((i * 7 + j * 3 + k * 5) % 500).astype(np.int16)
+    body = short_nrrd(array)
+    assert server.post("/slicer/volume?id=Ramp", data=body).ok
+    node_id = server.get("/slicer/mrml/ids?class=vtkMRMLScalarVolumeNode").json()[0]
+    before = properties_of(server, node_id)
+
+    page = open_viewer(browser, server)
+    # Offline with no local copy, CTChest cannot load: its button is disabled and says why.
+    chest = page.locator('[data-sample="CTChest"]')
+    page.wait_for_function("() => document.querySelector('[data-sample=\"CTChest\"]').disabled")
+    assert "cannot load" in chest.get_attribute("title")
+    assert not page.locator('[data-sample="MRHead"]').is_disabled()  # the offline copy
+    settled(page, "Red")
+    box = page.locator(frame("Red")).bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + 120, y + 60, steps=10)
+    page.mouse.up()
+    wait_for(
+        lambda: properties_of(server, node_id)["Window"] != before["Window"],
+        what="the dragged window/level to reach the scene",
+    )
+    after = properties_of(server, node_id)
+    page.reload()
+    page.locator("#connection").filter(has_text="live").wait_for(timeout=T)
+    settled(page, "Red")
+    assert properties_of(server, node_id)["Window"] == after["Window"]
+    # the reloaded page draws with the kept window: same as a fresh render with it
+    shown = page.evaluate(IMAGE_STATS, frame("Red"))
+    assert shown is not None and shown["std"] > 5
+    assert page.errors == []
+    page.context.close()
+
+
+def short_nrrd(array: np.ndarray) -> bytes:
+    """An attached raw NRRD of an int16 (k, j, i) array on a 1 mm LPS grid."""
+    k, j, i = array.shape
+    header = (
+        f"NRRD0004\ntype: short\ndimension: 3\nsizes: {i} {j} {k}\nendian: little\n"
+        "encoding: raw\nspace: left-posterior-superior\n"
+        "space directions: (1,0,0) (0,1,0) (0,0,1)\nspace origin: (0,0,0)\n\n"
+    )
+    return header.encode() + array.astype("<i2").tobytes()

@@ -41,6 +41,7 @@ export class DataPanel {
     for (const button of document.querySelectorAll('[data-sample]')) {
       button.addEventListener('click', () => this.loadSample(button.dataset.sample, button));
     }
+    this.offerSamples();
     $('file-input').addEventListener('change', (event) => {
       this.upload([...event.target.files]);
       event.target.value = '';
@@ -74,6 +75,22 @@ export class DataPanel {
     this.viewer.refreshAll();
   }
 
+  /** Disable the sample buttons that cannot load now (offline, no local copy). */
+  async offerSamples() {
+    let samples = [];
+    try {
+      samples = await api('/api/samples');
+    } catch {
+      return; // an older server: keep every button
+    }
+    for (const sample of samples) {
+      const button = document.querySelector(`[data-sample="${sample.name}"]`);
+      if (!button) continue;
+      button.disabled = !sample.loadable;
+      button.title = sample.loadable ? '' : `${sample.name} cannot load: no local copy, and it cannot be downloaded here`;
+    }
+  }
+
   async loadSample(name, button) {
     button.disabled = true;
     this.viewer.clearError(true);
@@ -86,6 +103,7 @@ export class DataPanel {
       this.viewer.reportError(error);
     } finally {
       button.disabled = false;
+      await this.offerSamples(); // a failed download (offline) disables the button
     }
   }
 

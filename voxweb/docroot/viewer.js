@@ -277,6 +277,11 @@ class Viewer {
   windowLevelDone() {
     // The other slice views follow once the drag ends (PNG, since nobody is dragging them).
     for (const view of this.views.values()) if (view instanceof SliceViewBox) view.refresh();
+    // Keep the choice in the scene, so a reload (or another client) sees the same contrast.
+    for (const [volume, wl] of this.wl) {
+      api('/api/window-level', { method: 'POST', body: { volume, window: wl.window, level: wl.level } })
+        .catch((error) => this.reportError(error));
+    }
   }
 
   // --- points --------------------------------------------------------------------------------

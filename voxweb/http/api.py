@@ -89,6 +89,20 @@ class DisplayChange(BaseModel):
     fit: bool = Field(default=True, description="fit the slice views to the chosen volume")
 
 
+class WindowLevel(BaseModel):
+    volume: str = Field(description="volume ID")
+    window: float = Field(gt=0, description="window width")
+    level: float = Field(description="window centre")
+
+
+class SampleInfo(BaseModel):
+    name: str
+    local: bool = Field(description="a verified copy is on this machine (cache or offline copy)")
+    loadable: bool = Field(
+        description="can load now: a local copy, or downloads are on and none failed yet"
+    )
+
+
 class Stored(BaseModel):
     success: bool = True
     study: str
@@ -203,6 +217,32 @@ def build_api(ctx: ServerContext) -> FastAPI:
 
         await run_in_threadpool(apply)
         return Ok()
+
+    @app.post(
+        "/api/window-level",
+        response_model=Ok,
+        summary="Keep a volume's window/level in the scene (turns automatic window/level off)",
+    )
+    async def set_window_level(change: WindowLevel) -> Ok:
+        from voxweb.scene import ScalarVolume
+
+        def apply() -> None:
+            node = ctx.workspace.scene.get_node_by_id(change.volume)
+            if not isinstance(node, ScalarVolume):
+                raise HTTPException(404, f"there is no volume with ID {change.volume!r}")
+            ctx.workspace.set_window_level(node, change.window, change.level)
+
+        await run_in_threadpool(apply)
+        return Ok()
+
+    @app.get(
+        "/api/samples",
+        response_model=list[SampleInfo],
+        summary="The sample data sets and whether each can load now",
+    )
+    async def samples() -> list[SampleInfo]:
+        found = await run_in_threadpool(ctx.workspace.sample_availability)
+        return [SampleInfo(**item) for item in found]
 
     @app.post(
         "/api/files",

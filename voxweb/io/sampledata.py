@@ -174,6 +174,25 @@ def download(
             tmp.unlink()
 
 
+def local_copy(
+    name: str, cache_dir: Path, registry: dict[str, SampleSource] | None = None
+) -> Path | None:
+    """A copy of sample ``name`` that loads without the network (verified cache, or an
+    installed offline copy), or None."""
+    registry = SAMPLES if registry is None else registry
+    source = registry.get(name)
+    if source is None:
+        return None
+    cached = cache_dir / source.file_name
+    if cached.is_file() and sha256_of(cached) == source.sha256:
+        return cached
+    for find in source.offline:
+        path = find()
+        if path is not None:
+            return path
+    return None
+
+
 def fetch(
     name: str,
     cache_dir: Path,

@@ -69,6 +69,8 @@ class Workspace:
     #: Most voxel bytes a loaded volume may declare (``--max-volume-size``).
     max_volume_size: int = DEFAULT_MAX_VOLUME_SIZE
     storage: dict[str, StorageRecord] = field(default_factory=dict)
+    #: Samples whose download failed in this run (offline): not offered again.
+    _failed_samples: set[str] = field(default_factory=set)
 
     # --- selection -----------------------------------------------------------------------
 
@@ -151,9 +153,25 @@ class Workspace:
                     del self.storage[node_id]  # the temporary copy is about to go
             shutil.rmtree(path.parent, ignore_errors=True)
 
+    def sample_availability(self) -> list[dict[str, Any]]:
+        """Each sample and whether it can load now: from a local copy, or by download (unless
+        downloads are off, or one already failed in this run)."""
+        out = []
+        for name in sampledata.SAMPLES:
+            local = sampledata.local_copy(name, self.cache_dir / "samples") is not None
+            downloadable = self.sample_download and name not in self._failed_samples
+            out.append({"name": name, "local": local, "loadable": local or downloadable})
+        return out
+
     def load_sample(self, name: str) -> list[Node]:
         """Load a sample by Slicer's name (MRHead...), downloading or using an offline copy."""
-        path, source, how = sampledata.fetch(name, self.cache_dir / "samples", self.sample_download)
+        try:
+            path, source, how = sampledata.fetch(
+                name, self.cache_dir / "samples", self.sample_download
+            )
+        except sampledata.SampleDataError:
+            self._failed_samples.add(name)  # the viewer stops offering it (offline)
+            raise
         nodes = self.load_file(path, source.file_type, {"name": source.node_name})
         logger.info("loaded sample %s (%s, from %s)", name, path.name, how)
         return nodes
@@ -228,6 +246,14 @@ class Workspace:
                     setattr(view, attr, None)
 
     # --- volumes -------------------------------------------------------------------------
+
+    def set_window_level(self, volume: ScalarVolume, window: float, level: float) -> None:
+        """Keep a window/level chosen in a viewer in the scene (automatic W/L turns off)."""
+        with self.scene.lock:
+            display = volume.display
+            display.auto_window_level = False
+            display.window, display.level = float(window), float(level)
+            volume.modified()
 
     def volumes(self) -> list[ScalarVolume]:
         return [
