@@ -200,6 +200,8 @@ def test_ohif_lists_and_opens_a_study(voxweb, browser):
         "response",
         lambda r: "/dicom/" in r.url and r.status >= 400 and dicom_failures.append(r.url),
     )
+    missing: list[str] = []  # fonts, chunks, images that OHIF asks for and does not get
+    page.on("response", lambda r: r.status == 404 and missing.append(r.url))
     # The control panel links to the hosted OHIF.
     page.goto(f"{server.url}/?token={server.token}")
     page.locator("#ohif-note").wait_for(state="hidden")
@@ -218,6 +220,35 @@ def test_ohif_lists_and_opens_a_study(voxweb, browser):
     assert response.headers["content-type"].startswith("multipart/related")
     page.screenshot(path=OUTPUT / "ohif_viewer.png")
     assert dicom_failures == []
+    assert missing == []
     assert violations == []
     assert "frame-ancestors 'self'" in response.headers.get("content-security-policy", "")
     context.close()
+
+
+def test_ohif_styles_and_service_worker_name_assets_under_browse(voxweb, tmp_path):
+    dist = fake_ohif(tmp_path)
+    (dist / "app.bundle.css").write_text(
+        "@font-face{src:url(/a34f.woff2) format('woff2')}"
+        ".x{background:url('/assets/logo.svg')}.y{background:url(//cdn.example/z.png)}"
+    )
+    (dist / "sw.js").write_text(
+        'self.__precacheManifest=[{"revision":"1","url":"/app.bundle.1.js"},'
+        '{"url":"/a34f.woff2"}];importScripts("https://cdn.example/workbox-sw.js");'
+    )
+    (dist / "a34f.woff2").write_bytes(b"wOF2")
+    server = voxweb("--ohif", str(dist))
+    css = server.get("/browse/app.bundle.css", auth=False)
+    assert "url(/browse/a34f.woff2)" in css.text
+    assert "url('/browse/assets/logo.svg')" in css.text
+    assert "url(//cdn.example/z.png)" in css.text  # another host: left alone
+    assert server.get("/browse/a34f.woff2", auth=False).status_code == 200
+    sw = server.get("/browse/sw.js", auth=False)
+    assert '"url":"/browse/app.bundle.1.js"' in sw.text and '"/browse/a34f.woff2"' in sw.text
+    assert "https://cdn.example/workbox-sw.js" in sw.text
+    # rewritten files are cached like the rest: an ETag, and 304 when it still matches
+    for path in ("/browse/app.bundle.css", "/browse/sw.js", "/browse/app.bundle.1.js"):
+        first = server.get(path, auth=False)
+        etag = first.headers["etag"]
+        again = server.get(path, auth=False, headers={"If-None-Match": etag})
+        assert again.status_code == 304 and again.content == b"", path

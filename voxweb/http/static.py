@@ -10,6 +10,7 @@ conditional request.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import mimetypes
 import os
@@ -205,6 +206,12 @@ _ASSET_SUFFIXES = frozenset(
     ]
 )
 _WEBPACK_PUBLIC_PATH = re.compile(rb'__webpack_require__\.p = "/";')
+# url(/font.woff2), url("/x.png"): root-relative, not protocol-relative (//host)
+_CSS_ROOT_URL = re.compile(rb"""url\((["']?)/(?!/)([^)"']*)""")
+# "/9116.bundle.js" in sw.js: a root-relative asset path in a string
+_SW_ROOT_ASSET = re.compile(
+    rb"""(["'])/(?!/)([\w.\-/]+\.(?:js|css|wasm|woff2?|ttf|png|svg|ico|json|html|map))(?=\1)"""
+)
 
 
 def ohif_app_config(dicom_root: str, prefix: str = OHIF_PREFIX) -> str:
@@ -299,12 +306,17 @@ class OhifFiles:
         path = self._file_for(rest)
         if path is None:
             return empty_response(404)
-        if path.name == "index.html" or path.suffix == ".js":
+        if path.name == "index.html" or path.suffix in (".js", ".css"):
             body = self._patched_bytes(path)
             if body is not None:
                 media = content_type_for(path.name)
                 cache = "no-cache" if path.name == "index.html" else "public, max-age=3600"
-                return Response(body, media_type=media, headers={"Cache-Control": cache})
+                etag = '"' + hashlib.sha1(body).hexdigest()[:20] + '"'  # noqa: S324 - a tag
+                headers = {"Cache-Control": cache, "ETag": etag}
+                response = Response(body, media_type=media, headers=headers)
+                if _not_modified(response, Headers(scope=scope)):
+                    return Response(status_code=304, headers=headers)
+                return response
         relative = "/".join(quote(part) for part in path.relative_to(self.root).parts)
         sub_scope = {**scope, "raw_path": ("/" + relative).encode()}
         return self.files.lookup(sub_scope)
@@ -344,6 +356,12 @@ class OhifFiles:
             for rule, replacement in _OHIF_INDEX_RULES:
                 data = rule.sub(replacement.replace(b"%(prefix)s", prefix), data)
             patched = data
+        elif path.suffix == ".css" and _CSS_ROOT_URL.search(data):
+            # fonts and images named from the site root: /x.woff2 -> /browse/x.woff2
+            patched = _CSS_ROOT_URL.sub(rb"url(\1" + prefix + rb"/\2", data)
+        elif path.name == "sw.js" and _SW_ROOT_ASSET.search(data):
+            # the service worker's precache list names every chunk from the site root
+            patched = _SW_ROOT_ASSET.sub(rb"\1" + prefix + rb"/\2", data)
         elif _WEBPACK_PUBLIC_PATH.search(data):
             patched = _WEBPACK_PUBLIC_PATH.sub(b'__webpack_require__.p = "' + prefix + b'/";', data)
         else:
