@@ -402,6 +402,15 @@ class RenderService:
                 view.camera = camera
         render_options = RenderOptions(size, request.quality, request.mode)
         renderer = make_renderer(self.backend)
+        if (
+            self.backend == "auto"
+            and renderer.name != "numpy"
+            and _pixels_per_voxel(content, camera, size) > ZOOMED_PIXELS_PER_VOXEL
+        ):
+            # VTK's CPU ray caster shades with one gradient per voxel and cannot jitter: zoomed
+            # in, every voxel shows as a tile ("wood grain"). The numpy caster interpolates
+            # and jitters, so close-ups come from it.
+            renderer = make_renderer("numpy")
         key = ("3d", renderer.name, camera, render_options, signature, options.fmt, options.quality)
 
         def render(etag: str) -> Rendered:
@@ -659,6 +668,22 @@ def _ras_box(ijk_to_ras: np.ndarray, shape_kji) -> np.ndarray:
 
 _services: weakref.WeakKeyDictionary[Scene, RenderService] = weakref.WeakKeyDictionary()
 _services_lock = threading.Lock()
+
+
+#: Above this many screen pixels per voxel (at the focal point) the numpy caster renders.
+ZOOMED_PIXELS_PER_VOXEL = 5.0
+
+
+def _pixels_per_voxel(content: ThreeDScene, camera: Camera, size: tuple[int, int]) -> float:
+    """How many image pixels one voxel of the rendered volume spans at the focal point."""
+    if content.volume is None:
+        return 0.0
+    voxel = float(np.min(np.linalg.norm(np.asarray(content.volume.ijk_to_ras)[:3, :3], axis=0)))
+    distance = float(np.linalg.norm(np.subtract(camera.position, camera.focal_point)))
+    view_height_mm = 2.0 * distance * np.tan(np.radians(camera.view_angle) / 2.0)
+    if view_height_mm <= 0 or voxel <= 0:
+        return 0.0
+    return voxel * size[1] / view_height_mm
 
 
 def render_service(scene: Scene, backend: str | None = None) -> RenderService:
