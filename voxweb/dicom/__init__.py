@@ -6,6 +6,7 @@ Part-10 files and an SQL ``Index``; ingest, QIDO search, metadata and frame loca
 
 from __future__ import annotations
 
+from voxweb.dicom.check import CheckReport
 from voxweb.dicom.database import ByteRanges, DicomDatabase
 from voxweb.dicom.errors import (
     DicomError,
@@ -13,7 +14,7 @@ from voxweb.dicom.errors import (
     NotFoundError,
     QueryError,
 )
-from voxweb.dicom.ingest import CheckReport, ImportReport, IngestResult
+from voxweb.dicom.ingest import ImportReport, IngestResult
 
 __all__ = [
     "ByteRanges",

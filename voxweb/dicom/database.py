@@ -8,11 +8,9 @@ come from the index (one query each); only frame/bulk bytes and whole files touc
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
-import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -21,10 +19,18 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from voxweb.dicom import ingest as _ingest
 from voxweb.dicom import query as _query
+from voxweb.dicom.check import CheckReport
+from voxweb.dicom.check import check as _check
 from voxweb.dicom.errors import NotFoundError
-from voxweb.dicom.index import Index, StoredInstance, absolutize_bulkdata, loads_frames
+from voxweb.dicom.index import HotReads, Index, StoredInstance, absolutize_bulkdata, loads_frames
+from voxweb.dicom.ingest import (
+    DuplicatePolicy,
+    ImportReport,
+    Ingester,
+    IngestResult,
+    IngestSettings,
+)
 from voxweb.dicom.jsontext import dumps_bytes
 from voxweb.dicom.parse import BULK_THRESHOLD
 from voxweb.dicom.store import Store
@@ -48,15 +54,6 @@ class ByteRanges:
         return sum(n for _, n in self.ranges)
 
 
-_LOCATOR_SQL = (
-    "SELECT i.path AS path, i.transfer_syntax_uid AS transfer_syntax_uid, i.frames AS frames, "
-    "i.bulk AS bulk, i.number_of_frames AS number_of_frames, i.rows AS rows, "
-    "i.file_size AS file_size FROM instances i "
-    "JOIN series r ON r.pk = i.series_fk JOIN studies s ON s.pk = i.study_fk "
-    "WHERE i.sop_uid = ? AND s.study_uid = ? AND r.series_uid = ?"
-)
-
-
 _CACHE_ENTRIES = 256  # QIDO answers kept
 _CACHE_MAX_ENTRY = 4 << 20  # larger answers are not cached
 
@@ -75,60 +72,44 @@ class DicomDatabase:
         *,
         index_url: str | None = None,
         fsync: bool = True,
-        duplicate_policy: _ingest.DuplicatePolicy = "refuse",
+        duplicate_policy: DuplicatePolicy = "refuse",
         bulk_threshold: int = BULK_THRESHOLD,
         ingest_processes: int = 0,
     ) -> None:
         """``ingest_processes``: worker processes for ``ingest_many`` (0: in this process)."""
         self.root = Path(data_dir) / "dicom"
-        self.store = Store(self.root / "store", fsync=fsync)
-        self.index = Index(index_url or (self.root / "index.sqlite"))
+        settings = IngestSettings(
+            store_root=str(self.root / "store"),
+            index_url=str(index_url or (self.root / "index.sqlite")),
+            fsync=fsync,
+            duplicate_policy=duplicate_policy,
+            bulk_threshold=bulk_threshold,
+        )
+        self.store = Store(settings.store_root, fsync=fsync)
+        self.index = Index(settings.index_url)
+        self.ingester = Ingester(self.store, self.index, settings)
         self.duplicate_policy = duplicate_policy
         self.bulk_threshold = bulk_threshold
-        self._local = threading.local()
-        self._raw_lock = threading.Lock()
-        self._raw_conns: list[sqlite3.Connection] = []
+        self._hot = HotReads(self.index)
         self._cache_lock = threading.Lock()
         self._qido_cache: OrderedDict[tuple[Any, ...], tuple[int, bytes]] = OrderedDict()
-        self._version_conn: sqlite3.Connection | None = None
-        self.workers = (
-            IngestWorkers(
-                data_dir,
-                ingest_processes,
-                index_url=index_url,
-                fsync=fsync,
-                duplicate_policy=duplicate_policy,
-                bulk_threshold=bulk_threshold,
-            )
-            if ingest_processes > 0
-            else None
-        )
+        self.workers = IngestWorkers(settings, ingest_processes) if ingest_processes > 0 else None
 
     def close(self) -> None:
         """Release database connections."""
-        with self._raw_lock:
-            for conn in self._raw_conns:
-                with contextlib.suppress(sqlite3.ProgrammingError):  # its thread is gone
-                    conn.close()
-            self._raw_conns.clear()
+        self._hot.close()
         with self._cache_lock:
-            if self._version_conn is not None:
-                self._version_conn.close()
-                self._version_conn = None
             self._qido_cache.clear()
-        self._local = threading.local()
         if self.workers is not None:
             self.workers.close()
         self.index.close()
 
     # -- ingest --------------------------------------------------------------------------
-    def ingest_bytes(self, data: bytes, **kwargs: Any) -> _ingest.IngestResult:
+    def ingest_bytes(self, data: bytes, **kwargs: Any) -> IngestResult:
         """STOW-RS part / any bytes: see ``voxweb.dicom.ingest.ingest_bytes``."""
-        return _ingest.ingest_bytes(self, data, **kwargs)
+        return self.ingester.ingest_bytes(data, **kwargs)
 
-    def ingest_many(
-        self, datas: Iterable[bytes | memoryview], **kwargs: Any
-    ) -> list[_ingest.IngestResult]:
+    def ingest_many(self, datas: Iterable[bytes | memoryview], **kwargs: Any) -> list[IngestResult]:
         """Several instances, one sync, one transaction: ``voxweb.dicom.ingest.ingest_many``.
 
         Runs in a worker process when the database has them (see ``voxweb.dicom.workers``),
@@ -139,28 +120,28 @@ class DicomDatabase:
             results = self.workers.ingest_many(datas, **kwargs)
             if results is not None:
                 return results
-        return _ingest.ingest_many(self, [bytes(d) for d in datas], **kwargs)
+        return self.ingester.ingest_many([bytes(d) for d in datas], **kwargs)
 
     def ingest_file(
         self, path: str | os.PathLike[str], *, link: bool = False, **kwargs: Any
-    ) -> _ingest.IngestResult:
+    ) -> IngestResult:
         """One file, copied or linked: see ``voxweb.dicom.ingest.ingest_file``."""
-        return _ingest.ingest_file(self, path, link=link, **kwargs)
+        return self.ingester.ingest_file(path, link=link, **kwargs)
 
     def import_paths(
         self,
         paths: Iterable[str | os.PathLike[str]],
         *,
         link: bool = False,
-        progress: Callable[[int, _ingest.IngestResult], None] | None = None,
+        progress: Callable[[int, IngestResult], None] | None = None,
         **kwargs: Any,
-    ) -> _ingest.ImportReport:
+    ) -> ImportReport:
         """Files, folders, zips, DICOMDIRs: see ``voxweb.dicom.ingest.import_paths``."""
-        return _ingest.import_paths(self, paths, link=link, progress=progress, **kwargs)
+        return self.ingester.import_paths(paths, link=link, progress=progress, **kwargs)
 
-    def check(self, *, repair: bool = False, min_age_s: float = 60.0) -> _ingest.CheckReport:
-        """Index vs storage consistency: see ``voxweb.dicom.ingest.check``."""
-        return _ingest.check(self, repair=repair, min_age_s=min_age_s)
+    def check(self, *, repair: bool = False, min_age_s: float = 60.0) -> CheckReport:
+        """Index vs storage consistency: see ``voxweb.dicom.check.check``."""
+        return _check(self.ingester, repair=repair, min_age_s=min_age_s)
 
     def delete(
         self, study_uid: str, series_uid: str | None = None, sop_uid: str | None = None
@@ -213,7 +194,7 @@ class DicomDatabase:
         """
         pairs = tuple(params)
         key = (level, pairs, study_uid, series_uid, base_url)
-        version = self._data_version()
+        version = self._hot.data_version()
         if version is not None:
             with self._cache_lock:
                 hit = self._qido_cache.get(key)
@@ -234,18 +215,6 @@ class DicomDatabase:
                 while len(self._qido_cache) > _CACHE_ENTRIES:
                     self._qido_cache.popitem(last=False)
         return body
-
-    def _data_version(self) -> int | None:
-        """SQLite's change counter seen from one dedicated connection (None: not SQLite)."""
-        with self._cache_lock:
-            if self._version_conn is None:
-                url = self.index.engine.url
-                if not url.drivername.startswith("sqlite") or not url.database:
-                    return None
-                self._version_conn = sqlite3.connect(
-                    url.database, check_same_thread=False, isolation_level=None
-                )
-            return int(self._version_conn.execute("PRAGMA data_version").fetchone()[0])
 
     # -- WADO-RS -------------------------------------------------------------------------
     def metadata_json_text(
@@ -321,36 +290,10 @@ class DicomDatabase:
         One prepared SQL statement on a pooled connection (no statement building), about ten
         times cheaper than ``Index.locator_row``. ``NotFoundError`` when unknown.
         """
-        raw = self._raw_connection()
-        if raw is not None:
-            cur = raw.execute(_LOCATOR_SQL, (sop_uid, study_uid, series_uid))
-            names = [d[0] for d in cur.description]
-            found = cur.fetchone()
-            row = None if found is None else dict(zip(names, found, strict=True))
-        else:
-            with self.index.engine.connect() as conn:
-                res = conn.exec_driver_sql(
-                    _LOCATOR_SQL.replace("?", "%s"), (sop_uid, study_uid, series_uid)
-                ).first()
-            row = None if res is None else res._asdict()
+        row = self._hot.locator(study_uid, series_uid, sop_uid)
         if row is None:
             raise NotFoundError(f"instance {sop_uid} not found in series {series_uid}")
         return row
-
-    def _raw_connection(self) -> sqlite3.Connection | None:
-        """A per-thread read-only sqlite3 connection for hot reads (None on other engines)."""
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            url = self.index.engine.url
-            if not url.drivername.startswith("sqlite") or not url.database:
-                return None
-            conn = sqlite3.connect(url.database, check_same_thread=False, isolation_level=None)
-            conn.execute("PRAGMA busy_timeout = 10000")
-            conn.execute("PRAGMA query_only = 1")
-            self._local.conn = conn
-            with self._raw_lock:
-                self._raw_conns.append(conn)
-        return conn
 
     def frame_ranges(
         self,

@@ -13,10 +13,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sqlite3
+import threading
 import time
 from collections import Counter, namedtuple
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -830,6 +832,94 @@ class Index:
                     ("instances", instances),
                 )
             }
+
+
+_LOCATOR_SQL = (
+    "SELECT i.path AS path, i.transfer_syntax_uid AS transfer_syntax_uid, i.frames AS frames, "
+    "i.bulk AS bulk, i.number_of_frames AS number_of_frames, i.rows AS rows, "
+    "i.file_size AS file_size FROM instances i "
+    "JOIN series r ON r.pk = i.series_fk JOIN studies s ON s.pk = i.study_fk "
+    "WHERE i.sop_uid = ? AND s.study_uid = ? AND r.series_uid = ?"
+)
+
+
+class HotReads:
+    """The reads on the hot paths of a server, on plain sqlite3 connections beside ``index``.
+
+    ``locator``: one prepared statement on a per-thread read-only connection (no statement
+    building), about ten times cheaper than ``Index.locator_row``. ``data_version``: SQLite's
+    change counter seen from one dedicated connection, which changes when any connection of
+    any process commits. Other engines fall back to the SQLAlchemy engine (``locator``) or
+    ``None`` (``data_version``).
+    """
+
+    def __init__(self, index: Index) -> None:
+        self.index = index
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._conns: list[sqlite3.Connection] = []
+        self._version_lock = threading.Lock()
+        self._version_conn: sqlite3.Connection | None = None
+
+    def _sqlite_path(self) -> str | None:
+        url = self.index.engine.url
+        if not url.drivername.startswith("sqlite") or not url.database:
+            return None
+        return url.database
+
+    def close(self) -> None:
+        """Close every connection (those of finished threads too)."""
+        with self._lock:
+            for conn in self._conns:
+                with suppress(sqlite3.ProgrammingError):  # its thread is gone
+                    conn.close()
+            self._conns.clear()
+        with self._version_lock:
+            if self._version_conn is not None:
+                self._version_conn.close()
+                self._version_conn = None
+        self._local = threading.local()
+
+    def data_version(self) -> int | None:
+        """SQLite's change counter (None: not SQLite)."""
+        with self._version_lock:
+            if self._version_conn is None:
+                path = self._sqlite_path()
+                if path is None:
+                    return None
+                self._version_conn = sqlite3.connect(
+                    path, check_same_thread=False, isolation_level=None
+                )
+            return int(self._version_conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def _connection(self) -> sqlite3.Connection | None:
+        """A per-thread read-only sqlite3 connection (None on other engines)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            path = self._sqlite_path()
+            if path is None:
+                return None
+            conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            conn.execute("PRAGMA busy_timeout = 10000")
+            conn.execute("PRAGMA query_only = 1")
+            self._local.conn = conn
+            with self._lock:
+                self._conns.append(conn)
+        return conn
+
+    def locator(self, study_uid: str, series_uid: str, sop_uid: str) -> dict[str, Any] | None:
+        """Path, transfer syntax, frame and bulk tables of one instance (None: unknown)."""
+        raw = self._connection()
+        if raw is not None:
+            cur = raw.execute(_LOCATOR_SQL, (sop_uid, study_uid, series_uid))
+            names = [d[0] for d in cur.description]
+            found = cur.fetchone()
+            return None if found is None else dict(zip(names, found, strict=True))
+        with self.index.engine.connect() as conn:
+            res = conn.exec_driver_sql(
+                _LOCATOR_SQL.replace("?", "%s"), (sop_uid, study_uid, series_uid)
+            ).first()
+        return None if res is None else res._asdict()
 
 
 def _what(study_uid: str | None, series_uid: str | None, sop_uid: str | None) -> str:

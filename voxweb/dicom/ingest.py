@@ -4,28 +4,28 @@
 (or references it in place in *link* mode), then indexes it in one write transaction, so several
 STOW requests and an import can run at once from threads and processes. Duplicates (same
 SOPInstanceUID) with identical bytes are a no-op; different bytes are refused or replace the old
-instance, per policy. ``check`` verifies the index against the files and can repair. No HTTP here.
+instance, per policy. An ``Ingester`` is built from a ``Store``, an ``Index`` and
+``IngestSettings`` (or, in a worker process, from the settings alone with ``Ingester.open``):
+it never sees ``DicomDatabase``. The consistency check is in ``voxweb.dicom.check``. No HTTP
+here.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import time
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import pydicom
 
 from voxweb.dicom.errors import DicomFormatError
-from voxweb.dicom.parse import InstanceRecord, parse_instance
-
-if TYPE_CHECKING:
-    from voxweb.dicom.database import DicomDatabase
-    from voxweb.dicom.index import AddOutcome
+from voxweb.dicom.index import AddOutcome, Index
+from voxweb.dicom.parse import BULK_THRESHOLD, InstanceRecord, parse_instance
+from voxweb.dicom.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -72,24 +72,60 @@ class ImportReport:
         return self.stored + self.replaced + self.duplicates + self.failed
 
 
-@dataclass
-class CheckReport:
-    """Findings of ``check``; with ``repair=True`` the ``repaired`` list says what was done."""
+@dataclass(frozen=True)
+class IngestSettings:
+    """Plain, picklable settings of an ingester: where the store and the index are, whether
+    files are fsynced, and the limits. A worker process builds its own ingester from them."""
 
-    instances: int = 0
-    missing: list[str] = field(default_factory=list)  # SOPInstanceUIDs whose file is gone
-    size_mismatch: list[str] = field(default_factory=list)  # SOPInstanceUIDs
-    orphans: list[str] = field(default_factory=list)  # store-relative paths not in the index
-    temp_files: list[str] = field(default_factory=list)
-    repaired: list[str] = field(default_factory=list)
+    store_root: str
+    index_url: str  # an SQLAlchemy URL or the path of an SQLite file
+    fsync: bool = True
+    duplicate_policy: DuplicatePolicy = "refuse"
+    bulk_threshold: int = BULK_THRESHOLD
 
-    @property
-    def ok(self) -> bool:
-        return not (self.missing or self.size_mismatch or self.orphans or self.temp_files)
+
+class Ingester:
+    """Parses instances, writes their files into ``store`` and indexes them in ``index``."""
+
+    def __init__(self, store: Store, index: Index, settings: IngestSettings) -> None:
+        self.store = store
+        self.index = index
+        self.settings = settings
+        self.duplicate_policy: DuplicatePolicy = settings.duplicate_policy
+        self.bulk_threshold = settings.bulk_threshold
+
+    @classmethod
+    def open(cls, settings: IngestSettings) -> Ingester:
+        """An ingester with its own store and index connections (``close`` releases them)."""
+        return cls(
+            Store(settings.store_root, fsync=settings.fsync), Index(settings.index_url), settings
+        )
+
+    def close(self) -> None:
+        """Release the index's connections."""
+        self.index.close()
+
+    def ingest_bytes(self, data: bytes, **kwargs: Any) -> IngestResult:
+        """See the module function ``ingest_bytes``."""
+        return ingest_bytes(self, data, **kwargs)
+
+    def ingest_many(self, datas: Iterable[bytes], **kwargs: Any) -> list[IngestResult]:
+        """See the module function ``ingest_many``."""
+        return ingest_many(self, datas, **kwargs)
+
+    def ingest_file(
+        self, path: str | os.PathLike[str], *, link: bool = False, **kwargs: Any
+    ) -> IngestResult:
+        """See the module function ``ingest_file``."""
+        return ingest_file(self, path, link=link, **kwargs)
+
+    def import_paths(self, paths: Iterable[str | os.PathLike[str]], **kwargs: Any) -> ImportReport:
+        """See the module function ``import_paths``."""
+        return import_paths(self, paths, **kwargs)
 
 
 def ingest_bytes(
-    db: DicomDatabase,
+    ing: Ingester,
     data: bytes,
     *,
     policy: DuplicatePolicy | None = None,
@@ -103,12 +139,12 @@ def ingest_bytes(
     ``expected_study_uid``: STOW-RS ``POST /studies/{S}``; other studies fail (0xA900).
     Never raises for bad input: the result says ``failed`` with a reason.
     """
-    parsed = parse_part(data, db.bulk_threshold, expected_study_uid, source)
-    return store_parsed(db, [parsed], policy=policy, link_paths=[link_path], sources=[source])[0]
+    parsed = parse_part(data, ing.bulk_threshold, expected_study_uid, source)
+    return store_parsed(ing, [parsed], policy=policy, link_paths=[link_path], sources=[source])[0]
 
 
 def ingest_many(
-    db: DicomDatabase,
+    ing: Ingester,
     datas: Iterable[bytes],
     *,
     policy: DuplicatePolicy | None = None,
@@ -116,8 +152,8 @@ def ingest_many(
     source: str = "",
 ) -> list[IngestResult]:
     """Ingest several instances (a STOW-RS request): one file-system sync, one transaction."""
-    parsed = [parse_part(d, db.bulk_threshold, expected_study_uid, source) for d in datas]
-    return store_parsed(db, parsed, policy=policy, sources=[source] * len(parsed))
+    parsed = [parse_part(d, ing.bulk_threshold, expected_study_uid, source) for d in datas]
+    return store_parsed(ing, parsed, policy=policy, sources=[source] * len(parsed))
 
 
 def parse_part(
@@ -166,7 +202,7 @@ class _Prepared:
 
 
 def store_parsed(
-    db: DicomDatabase,
+    ing: Ingester,
     parsed: Sequence[InstanceRecord | IngestResult],
     *,
     policy: DuplicatePolicy | None = None,
@@ -178,25 +214,25 @@ def store_parsed(
     A file is durable before its row is committed: one fsync (a single file) or one
     ``syncfs`` (several) for the batch, then one index transaction for every row.
     """
-    policy = policy or db.duplicate_policy
+    policy = policy or ing.duplicate_policy
     cut = _repeat_index(parsed)
     if cut is not None:  # the same instance twice: the second must see what the first did
         head = store_parsed(
-            db,
+            ing,
             parsed[:cut],
             policy=policy,
             link_paths=link_paths[:cut] if link_paths else None,
             sources=sources[:cut] if sources else None,
         )
         return head + store_parsed(
-            db,
+            ing,
             parsed[cut:],
             policy=policy,
             link_paths=link_paths[cut:] if link_paths else None,
             sources=sources[cut:] if sources else None,
         )
     recs = [p for p in parsed if isinstance(p, InstanceRecord)]
-    existing = db.index.stored_versions([r.sop_uid for r in recs]) if recs else {}
+    existing = ing.index.stored_versions([r.sop_uid for r in recs]) if recs else {}
     sync_each = len(recs) < 2
     steps: list[_Prepared | IngestResult] = []
     stale: list[int] = []  # rows whose file vanished: re-pointed at the file written now
@@ -207,26 +243,26 @@ def store_parsed(
         link = link_paths[i] if link_paths else None
         source = sources[i] if sources else ""
         prev = existing.get(item.sop_uid)
-        step = _prepare(db, item, prev, policy, link, source, sync_each)
+        step = _prepare(ing, item, prev, policy, link, source, sync_each)
         if isinstance(step, _Prepared) and prev is not None and prev.sha256 == item.sha256:
             stale.append(prev.pk)  # same content indexed, its file gone: written again now
         steps.append(step)
     prepared = [p for p in steps if isinstance(p, _Prepared)]
     written = [p.path for p in prepared if p.wrote]
     if written and not sync_each:
-        db.store.sync_all(written)
+        ing.store.sync_all(written)
     if stale:
-        db.index.delete_by_pks(stale)
+        ing.index.delete_by_pks(stale)
     try:
-        outcomes = db.index.add_many(
+        outcomes = ing.index.add_many(
             [(p.rec, p.path, p.linked) for p in prepared], replace=(policy == "replace")
         )
     except Exception:
         for path in written:
-            db.store.remove(path)
+            ing.store.remove(path)
         raise
     for prep, outcome in zip(prepared, outcomes, strict=True):
-        _settle(db, prep, outcome)
+        _settle(ing, prep, outcome)
     return [p.result if isinstance(p, _Prepared) else p for p in steps]
 
 
@@ -242,7 +278,7 @@ def _repeat_index(parsed: Sequence[InstanceRecord | IngestResult]) -> int | None
 
 
 def _prepare(
-    db: DicomDatabase,
+    ing: Ingester,
     rec: InstanceRecord,
     existing: Any,
     policy: DuplicatePolicy,
@@ -261,7 +297,7 @@ def _prepare(
     )
     if existing is not None:
         if existing.sha256 == rec.sha256:
-            if db.store.resolve(existing.path).is_file():
+            if ing.store.resolve(existing.path).is_file():
                 result.status = "duplicate"
                 return result
         elif policy != "replace":
@@ -274,11 +310,11 @@ def _prepare(
     data = rec.data  # a raw dataset was wrapped into Part 10 by the parser
     if link_path is not None:
         return _Prepared(result, rec, str(Path(link_path).resolve()), True, False)
-    path = db.store.relative_path(rec.study_uid, rec.series_uid, rec.sop_uid, rec.sha256)
-    if existing is not None and db.store.has_file(path, len(data)):
+    path = ing.store.relative_path(rec.study_uid, rec.series_uid, rec.sop_uid, rec.sha256)
+    if existing is not None and ing.store.has_file(path, len(data)):
         return _Prepared(result, rec, path, False, False)  # the file of a stale row is back
     try:
-        db.store.write(path, data, sync=sync)
+        ing.store.write(path, data, sync=sync)
     except OSError as exc:
         result.status, result.failure_code = "failed", FAILURE_OUT_OF_RESOURCES
         result.reason = f"cannot write the instance file: {exc}"
@@ -286,18 +322,18 @@ def _prepare(
     return _Prepared(result, rec, path, False, True)
 
 
-def _settle(db: DicomDatabase, prep: _Prepared, outcome: AddOutcome) -> None:
+def _settle(ing: Ingester, prep: _Prepared, outcome: AddOutcome) -> None:
     """Turn the index outcome into the result, removing files nothing refers to."""
     result, path = prep.result, prep.path
     if outcome.status == "duplicate":
         result.status = "duplicate"
         if prep.wrote:
-            current = db.index.get_instance(result.sop_uid)
+            current = ing.index.get_instance(result.sop_uid)
             if current is not None and current.path != path:
-                db.store.remove(path)
+                ing.store.remove(path)
     elif outcome.status == "conflict":
         if prep.wrote:
-            db.store.remove(path)
+            ing.store.remove(path)
         result.status, result.failure_code = "failed", FAILURE_DUPLICATE
         result.reason = (
             f"an instance with SOPInstanceUID {result.sop_uid} and different content exists"
@@ -305,11 +341,11 @@ def _settle(db: DicomDatabase, prep: _Prepared, outcome: AddOutcome) -> None:
     elif outcome.status == "replaced":
         result.status = "replaced"
         if outcome.old_path and outcome.old_path != path and not outcome.old_linked:
-            db.store.remove(outcome.old_path)
+            ing.store.remove(outcome.old_path)
 
 
 def ingest_file(
-    db: DicomDatabase,
+    ing: Ingester,
     path: str | os.PathLike[str],
     *,
     link: bool = False,
@@ -327,7 +363,9 @@ def ingest_file(
         )
     if link and not (len(data) >= 132 and data[128:132] == b"DICM"):
         link = False  # a raw dataset is converted to Part 10, so it must be copied
-    return ingest_bytes(db, data, policy=policy, link_path=path if link else None, source=str(path))
+    return ingest_bytes(
+        ing, data, policy=policy, link_path=path if link else None, source=str(path)
+    )
 
 
 def _iter_sources(
@@ -395,7 +433,7 @@ _IMPORT_BATCH_BYTES = 256 << 20
 
 
 def import_paths(
-    db: DicomDatabase,
+    ing: Ingester,
     paths: Iterable[str | os.PathLike[str]],
     *,
     link: bool = False,
@@ -416,7 +454,7 @@ def import_paths(
     def flush() -> None:
         nonlocal done, size
         stored = store_parsed(
-            db,
+            ing,
             [item for _, item, _ in batch],
             policy=policy,
             link_paths=[link_path for _, _, link_path in batch],
@@ -440,7 +478,7 @@ def import_paths(
             use_link = False
         else:
             use_link = link and file_path is not None and data[128:132] == b"DICM"
-            item = parse_part(data, db.bulk_threshold, None, label)
+            item = parse_part(data, ing.bulk_threshold, None, label)
             size += len(data)
         batch.append((label, item, file_path if use_link else None))
         if len(batch) >= _IMPORT_BATCH or size >= _IMPORT_BATCH_BYTES:
@@ -460,77 +498,3 @@ def _count(report: ImportReport, label: str, result: IngestResult) -> None:
     else:
         report.failed += 1
         report.errors.append((label, result.reason))
-
-
-def check(db: DicomDatabase, *, repair: bool = False, min_age_s: float = 60.0) -> CheckReport:
-    """Verify index against storage: missing files, size mismatches, orphan and temp files.
-
-    With ``repair``: rows of missing files are dropped; mismatched files are re-indexed from
-    their current content (or dropped when unreadable); orphan files are indexed (or removed
-    when unreadable or superseded); temp files are removed. Files younger than ``min_age_s``
-    are left alone (they may belong to an ingest in flight).
-    """
-    rep = CheckReport()
-    referenced: set[str] = set()
-    drop: list[int] = []
-    reread: list[tuple[int, str, bool]] = []
-    for inst in db.index.iter_all_instances():
-        rep.instances += 1
-        if not inst.linked:
-            referenced.add(inst.path)
-        f = db.store.resolve(inst.path)
-        try:
-            size = f.stat().st_size
-        except OSError:
-            rep.missing.append(inst.sop_uid)
-            drop.append(inst.pk)
-            continue
-        if size != inst.file_size:
-            rep.size_mismatch.append(inst.sop_uid)
-            reread.append((inst.pk, inst.path, inst.linked))
-    now = time.time()
-    for rel in db.store.iter_files():
-        if rel not in referenced and now - db.store.resolve(rel).stat().st_mtime >= min_age_s:
-            rep.orphans.append(rel)
-    for tmp in db.store.iter_temp_files():
-        if now - tmp.stat().st_mtime >= min_age_s:
-            rep.temp_files.append(tmp.relative_to(db.store.root).as_posix())
-    if not repair:
-        return rep
-
-    if drop:
-        db.index.delete_by_pks(drop)
-        rep.repaired += [f"dropped index row of missing file ({uid})" for uid in rep.missing]
-    for pk, path, linked in reread:
-        db.index.delete_by_pks([pk])
-        f = db.store.resolve(path)
-        if linked:
-            res = ingest_file(db, f, link=True, policy="replace")
-        else:
-            res = ingest_bytes(db, f.read_bytes(), policy="replace", source=path)
-            if res.ok:
-                cur = db.index.get_instance(res.sop_uid)
-                if cur is None or cur.path != path:
-                    db.store.remove(path)
-        rep.repaired.append(f"re-indexed {path}: {res.status} {res.reason}".strip())
-    for rel in rep.orphans:
-        f = db.store.resolve(rel)
-        try:
-            rec = parse_instance(f.read_bytes(), bulk_threshold=db.bulk_threshold)
-        except (OSError, DicomFormatError) as exc:
-            db.store.remove(rel)
-            rep.repaired.append(f"removed unreadable orphan {rel} ({exc})")
-            continue
-        if db.index.get_instance(rec.sop_uid) is None:
-            db.index.add(rec, rel)
-            rep.repaired.append(f"indexed orphan {rel}")
-        else:
-            db.store.remove(rel)
-            rep.repaired.append(f"removed superseded orphan {rel}")
-    for rel in rep.temp_files:
-        try:
-            (db.store.root / rel).unlink()
-        except OSError:
-            continue
-        rep.repaired.append(f"removed temp file {rel}")
-    return rep

@@ -2,11 +2,12 @@
 
 Parsing DICOM and building its JSON is Python work: in threads of one process, concurrent
 STOW requests queue on the GIL and lose more time handing it over (4 clients cost 1.95 ms of
-CPU per instance against 1.27 ms for one). Each worker process opens the same database —
+CPU per instance against 1.27 ms for one). Each worker process builds its own ``Ingester``
+from plain ``IngestSettings`` (paths, fsync flag, limits) on the same store and index —
 SQLite is safe across processes, writers take turns through ``BEGIN IMMEDIATE``, and a
 commit in any process invalidates the QIDO cache (``data_version``) — and runs
-``ingest_many`` alone. Workers start when the database is first used over HTTP (in the
-background) and are replaced when one dies.
+``ingest_many`` alone; it never opens a ``DicomDatabase``. Workers start when the database
+is first used over HTTP (in the background) and are replaced when one dies.
 
 Each worker has its own pipe, and the request's thread talks to it directly: a
 ``ProcessPoolExecutor`` moves every call through a feeder thread, a manager thread and a
@@ -26,10 +27,9 @@ import queue
 import signal
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
-from voxweb.dicom.ingest import IngestResult
+from voxweb.dicom.ingest import Ingester, IngestResult, IngestSettings
 
 log = logging.getLogger(__name__)
 
@@ -59,16 +59,16 @@ class _WorkerGone(Exception):
 class _Worker:
     """One worker process and the server's end of its pipe."""
 
-    def __init__(self, data_dir: str, db_kwargs: dict[str, Any]) -> None:
+    def __init__(self, settings: IngestSettings) -> None:
         # spawn: the server process has threads, which fork would copy mid-flight
         context = multiprocessing.get_context("spawn")
         self.conn, child = context.Pipe(duplex=True)
         self.process = context.Process(
-            target=_serve, args=(child, data_dir, db_kwargs), name="voxweb-ingest", daemon=True
+            target=_serve, args=(child, settings), name="voxweb-ingest", daemon=True
         )
         self.process.start()
         child.close()  # only the worker holds that end: its death shows here as EOF
-        self.ready = False  # the worker says _READY once its database is open
+        self.ready = False  # the worker says _READY once its ingester is open
 
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Take the worker's ready message; False if it died first or ``timeout`` passed."""
@@ -84,7 +84,7 @@ class _Worker:
         """One message with the count and the keyword arguments, then each instance as is: the
         parts of a STOW body go from the request's buffer to the pipe without a copy."""
         if not self.wait_ready():
-            raise _WorkerGone("it ended before its database was open")
+            raise _WorkerGone("it ended before its ingester was open")
         try:
             head = len(datas).to_bytes(4, "little") + pickle.dumps(kwargs)
             self.conn.send_bytes(head)
@@ -114,13 +114,12 @@ class _Worker:
 
 
 class IngestWorkers:
-    """Processes that each hold a ``DicomDatabase`` on ``data_dir``; a request takes an idle
-    one for the length of its ``ingest_many`` (and waits when all are busy)."""
+    """Processes that each hold an ``Ingester`` built from ``settings``; a request takes an
+    idle one for the length of its ``ingest_many`` (and waits when all are busy)."""
 
-    def __init__(self, data_dir: str | os.PathLike[str], processes: int, **db_kwargs: Any) -> None:
-        self.data_dir = str(Path(data_dir))
+    def __init__(self, settings: IngestSettings, processes: int) -> None:
+        self.settings = settings
         self.processes = processes
-        self.db_kwargs = db_kwargs
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: list[_Worker] = []
         self._started = self._closed = False
@@ -143,7 +142,7 @@ class IngestWorkers:
                 if self._closed:
                     return
                 try:
-                    worker = _Worker(self.data_dir, self.db_kwargs)
+                    worker = _Worker(self.settings)
                 except Exception:  # requests that find no worker ingest in process
                     log.exception("cannot start an ingest worker process")
                     continue
@@ -178,7 +177,7 @@ class IngestWorkers:
 
     def _replace(self, worker: _Worker) -> _Worker:
         worker.kill()
-        new = _Worker(self.data_dir, self.db_kwargs)
+        new = _Worker(self.settings)
         with self._lock:
             self._all = [new if w is worker else w for w in self._all]
         return new
@@ -203,13 +202,11 @@ class IngestWorkers:
 
 
 # -- in the worker process -------------------------------------------------------------------
-def _serve(conn: Any, data_dir: str, db_kwargs: dict[str, Any]) -> None:
+def _serve(conn: Any, settings: IngestSettings) -> None:
     """Answer ``ingest_many`` calls until the server says stop or its end of the pipe closes."""
     # Ctrl-C reaches the whole process group: the server decides when workers stop
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    from voxweb.dicom.database import DicomDatabase
-
-    db = DicomDatabase(data_dir, **db_kwargs)
+    ingester = Ingester.open(settings)
     try:
         conn.send_bytes(_READY)
         while True:
@@ -226,7 +223,7 @@ def _serve(conn: Any, data_dir: str, db_kwargs: dict[str, Any]) -> None:
             except (EOFError, OSError):
                 return
             try:
-                reply: tuple[bool, Any] = (True, db.ingest_many(datas, **kwargs))
+                reply: tuple[bool, Any] = (True, ingester.ingest_many(datas, **kwargs))
             except Exception as exc:
                 reply = (False, exc)
             try:
@@ -238,4 +235,4 @@ def _serve(conn: Any, data_dir: str, db_kwargs: dict[str, Any]) -> None:
             except OSError:
                 return
     finally:
-        db.close()
+        ingester.close()
