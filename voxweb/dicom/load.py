@@ -1,13 +1,17 @@
-"""Series -> ScalarVolume: stack a classic single-frame DICOM series into one volume.
+"""Series -> voxels + geometry: stack a classic single-frame DICOM series into one volume.
 
 Reads the stored files of a series (pydicom pixel handlers, so compressed series work when a
 decoder is installed), sorts slices along the slice normal, applies the modality rescale and
 builds the IJK->RAS matrix from ImagePositionPatient/ImageOrientationPatient/PixelSpacing
 (``export.geometry_from_datasets``). Enhanced multi-frame objects are refused with a clear
-message. No HTTP here, and nothing touches the scene: the caller adds the volume.
+message. The answer is a ``SeriesVolume`` (voxel array, IJK->RAS matrix, name, window/level
+from the headers); ``voxweb.services.dicom_bridge`` makes the scene node from it. No HTTP here
+and no scene: nothing in ``voxweb.dicom`` imports ``voxweb.scene``.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pydicom
@@ -16,9 +20,21 @@ from pydicom.dataset import Dataset
 from voxweb.dicom.database import DicomDatabase
 from voxweb.dicom.errors import DicomFormatError, NotFoundError
 from voxweb.dicom.export import geometry_from_datasets
-from voxweb.scene.nodes import ScalarVolume
 
 _GEOMETRY = ("ImagePositionPatient", "ImageOrientationPatient", "PixelSpacing")
+
+
+@dataclass
+class SeriesVolume:
+    """The voxels of a series and where they are: ``array`` in (k, j, i) order (dtype as
+    stored, or after the modality rescale), ``ijk_to_ras`` a 4x4 matrix, ``name`` as Slicer
+    names the series, ``window``/``level`` from the first image's headers (None: absent)."""
+
+    array: np.ndarray
+    ijk_to_ras: np.ndarray
+    name: str = ""
+    window: float | None = None
+    level: float | None = None
 
 
 def _rescaled(arrays: list[np.ndarray], datasets: list[Dataset]) -> np.ndarray:
@@ -62,8 +78,8 @@ def _check_size(images: list[Dataset], rows: int, columns: int, max_bytes: int |
 
 def datasets_to_volume(
     datasets: list[Dataset], name: str = "", max_bytes: int | None = None
-) -> ScalarVolume:
-    """One ScalarVolume from the image datasets of a series (pixel data loaded on access).
+) -> SeriesVolume:
+    """One volume from the image datasets of a series (pixel data loaded on access).
 
     ``max_bytes``: the most voxel data the series may declare (None: no limit), checked from
     the headers before any pixel data is decoded.
@@ -92,7 +108,7 @@ def datasets_to_volume(
         arrays = [ds.pixel_array for ds in images]
     except Exception as exc:  # missing codec, corrupt data
         raise DicomFormatError(f"cannot decode the series' pixel data: {exc}") from exc
-    volume = ScalarVolume(_rescaled(arrays, images), geometry_from_datasets(images), name)
+    volume = SeriesVolume(_rescaled(arrays, images), geometry_from_datasets(images), name)
     first = images[0]
     wc, ww = first.get("WindowCenter"), first.get("WindowWidth")
     if wc is not None and ww is not None:
@@ -100,7 +116,7 @@ def datasets_to_volume(
             c = float(wc[0] if isinstance(wc, pydicom.multival.MultiValue) else wc)
             w = float(ww[0] if isinstance(ww, pydicom.multival.MultiValue) else ww)
             if w > 0:
-                volume.display.window, volume.display.level = w, c
+                volume.window, volume.level = w, c
         except (TypeError, ValueError):
             pass
     return volume
@@ -108,8 +124,8 @@ def datasets_to_volume(
 
 def load_series(
     db: DicomDatabase, study_uid: str, series_uid: str, max_bytes: int | None = None
-) -> ScalarVolume:
-    """The stored series as a ScalarVolume named as Slicer names it: ``<SeriesNumber>:
+) -> SeriesVolume:
+    """The stored series as a volume named as Slicer names it: ``<SeriesNumber>:
     <SeriesDescription>`` ("Unnamed Series" without a description, no number prefix
     without a number).
 
@@ -141,4 +157,4 @@ def image_series(db: DicomDatabase, study_uid: str) -> list[str]:
     ]
 
 
-__all__ = ["datasets_to_volume", "image_series", "load_series"]
+__all__ = ["SeriesVolume", "datasets_to_volume", "image_series", "load_series"]

@@ -22,7 +22,7 @@ from typing import Any
 
 from voxweb.dicom import DicomDatabase, DicomFormatError
 from voxweb.dicom.export import volume_to_part10
-from voxweb.dicom.load import image_series
+from voxweb.dicom.load import SeriesVolume, image_series
 from voxweb.dicom.load import load_series as _series_volume
 from voxweb.dicom.multipart import MultipartError, split_multipart
 from voxweb.scene.nodes import ScalarVolume, Segmentation
@@ -52,12 +52,20 @@ def load_series(
     workspace: Workspace, db: DicomDatabase, study_uid: str, series_uid: str, show: bool = True
 ) -> ScalarVolume:
     """Add the stored series to the scene as a volume (and show it)."""
-    volume = _series_volume(db, study_uid, series_uid, workspace.max_volume_size)
+    volume = volume_node(_series_volume(db, study_uid, series_uid, workspace.max_volume_size))
     with workspace.scene.lock:
         workspace.scene.add(volume, workspace.scene.unique_name(volume.name))
         if show:
             workspace.show_volume(volume)
     logger.info("loaded DICOM series %s as %s", series_uid, volume.id)
+    return volume
+
+
+def volume_node(loaded: SeriesVolume) -> ScalarVolume:
+    """The scene node of a loaded series (window/level from its headers when they have one)."""
+    volume = ScalarVolume(loaded.array, loaded.ijk_to_ras, loaded.name)
+    if loaded.window is not None and loaded.level is not None:
+        volume.display.window, volume.display.level = loaded.window, loaded.level
     return volume
 
 
