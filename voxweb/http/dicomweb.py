@@ -19,7 +19,7 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urljoin, urlsplit
+from urllib.parse import parse_qsl, urljoin
 
 from anyio import to_thread
 from starlette.types import Receive, Scope, Send
@@ -1119,57 +1119,3 @@ def _frames_choice(
         f"frames are stored as {stored_ts}; ask for transfer-syntax=* to get them as stored "
         f"or application/octet-stream for native bytes",
     )
-
-
-# -- Slicer-side entry points (called from http/slicer_api.py) ---------------------------------
-def _is_this_server(api: Any, endpoint: str) -> bool:
-    parts = urlsplit(endpoint)
-    ctx = api.ctx
-    return (
-        parts.port == ctx.bound_port
-        and (parts.hostname or "") in ("localhost", "127.0.0.1", "::1", ctx.bound_host)
-        and parts.path.rstrip("/") in ROOTS
-    )
-
-
-def _load_study(api: Any, endpoint: str | None, study_uid: str, token: str | None) -> Any:
-    from starlette.responses import Response as StarletteResponse
-
-    from voxweb.services import dicom_bridge
-
-    db = api.ctx.dicom
-    stored = 0
-    if endpoint and not _is_this_server(api, endpoint):
-        summary = dicom_bridge.import_dicomweb_study(
-            db, endpoint, study_uid, api.workspace.fetch_policy, token
-        )
-        stored = summary.stored
-    volumes = dicom_bridge.load_study(api.workspace, db, study_uid)
-    body = {"success": True, "loadedNodeIDs": [v.id for v in volumes], "storedInstances": stored}
-    return StarletteResponse(json.dumps(body).encode(), media_type=JSON)
-
-
-def access_dicomweb_study(api: Any, req: Any) -> Any:
-    """``POST /slicer/accessDICOMwebStudy`` with ``{dicomWEBPrefix, dicomWEBStore, studyUID,
-    accessToken}``: import the study from that DICOMweb server into the database and load it
-    (what Slicer's handler intends; its own always fails)."""
-    try:
-        body = json.loads(bytes(req.body) or b"{}")
-    except ValueError as exc:
-        raise ValueError(f"the body must be JSON: {exc}") from None
-    if not isinstance(body, dict) or not body.get("studyUID"):
-        raise ValueError("the JSON body needs studyUID (and dicomWEBPrefix, dicomWEBStore)")
-    prefix = str(body.get("dicomWEBPrefix") or "").rstrip("/")
-    store = str(body.get("dicomWEBStore") or "").strip("/")
-    endpoint = f"{prefix}/{store}" if prefix and store else prefix or None
-    return _load_study(api, endpoint, str(body["studyUID"]), body.get("accessToken") or None)
-
-
-def load_slicer_url(api: Any, url: str) -> Any:
-    """``slicer://viewer/?studyUID=S&dicomweb_endpoint=E`` (OHIF's "3D Slicer" button link):
-    load study S, importing it from E first when E is another server."""
-    query = dict(parse_qsl(urlsplit(url).query))
-    study_uid = query.get("studyUID") or query.get("StudyInstanceUID")
-    if not study_uid:
-        raise ValueError("the slicer:// link has no studyUID")
-    return _load_study(api, query.get("dicomweb_endpoint"), study_uid, query.get("access_token"))
