@@ -18,7 +18,7 @@ import platform
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, parse_qsl, unquote, urlsplit
 
 import numpy as np
 from starlette.background import BackgroundTask
@@ -49,6 +49,7 @@ from voxweb.scene import (
     Segmentation,
     properties,
 )
+from voxweb.services import dicom_bridge
 from voxweb.services.fetch import FetchRefusedError
 from voxweb.services.files import PathNotAllowedError
 from voxweb.services.workspace import quaternion_matrix, update_tracker
@@ -221,13 +222,7 @@ class SlicerApi:
             ("/fiducial", SlicerApi.fiducial),
             ("/segmentations", SlicerApi.segmentations),
             ("/segmentation", SlicerApi.segmentation),
-            # DICOMweb import + load; the handler lives with the DICOMweb adapter.
-            (
-                "/accessDICOMwebStudy",
-                lambda api, req: __import__(
-                    "voxweb.http.dicomweb", fromlist=["_"]
-                ).access_dicomweb_study(api, req),
-            ),
+            ("/accessDICOMwebStudy", SlicerApi.access_dicomweb_study),
             ("/open", SlicerApi.open_url),
         ]
 
@@ -540,9 +535,7 @@ class SlicerApi:
         if url:
             parts = urlsplit(url)
             if parts.scheme == "slicer":  # OHIF's "3D Slicer" button: load a DICOM study
-                from voxweb.http.dicomweb import load_slicer_url
-
-                return load_slicer_url(self, url)
+                return self._load_slicer_url(url)
             if parts.scheme == "file":
                 localfile, url = unquote(parts.path), None
         source = url or localfile
@@ -554,6 +547,52 @@ class SlicerApi:
         else:
             nodes = self.workspace.load_client_file(localfile, filetype, props)
         return json_response({"success": True, "loadedNodeIDs": [n.id for n in nodes]})
+
+    # -- DICOM studies into the scene (services/dicom_bridge.py does the work) ---------------
+    def access_dicomweb_study(self, req: SlicerRequest) -> Response:
+        """``POST /slicer/accessDICOMwebStudy`` with ``{dicomWEBPrefix, dicomWEBStore, studyUID,
+        accessToken}``: import the study from that DICOMweb server into the database and load
+        it (what Slicer's handler intends; its own always fails)."""
+        try:
+            body = json.loads(bytes(req.body) or b"{}")
+        except ValueError as exc:
+            raise ValueError(f"the body must be JSON: {exc}") from None
+        if not isinstance(body, dict) or not body.get("studyUID"):
+            raise ValueError("the JSON body needs studyUID (and dicomWEBPrefix, dicomWEBStore)")
+        prefix = str(body.get("dicomWEBPrefix") or "").rstrip("/")
+        store = str(body.get("dicomWEBStore") or "").strip("/")
+        endpoint = f"{prefix}/{store}" if prefix and store else prefix or None
+        return self._open_study(endpoint, str(body["studyUID"]), body.get("accessToken") or None)
+
+    def _load_slicer_url(self, url: str) -> Response:
+        """``slicer://viewer/?studyUID=S&dicomweb_endpoint=E`` (OHIF's "3D Slicer" button link):
+        load study S, importing it from E first when E is another server."""
+        query = dict(parse_qsl(urlsplit(url).query))
+        study_uid = query.get("studyUID") or query.get("StudyInstanceUID")
+        if not study_uid:
+            raise ValueError("the slicer:// link has no studyUID")
+        return self._open_study(
+            query.get("dicomweb_endpoint"), study_uid, query.get("access_token")
+        )
+
+    def _open_study(self, endpoint: str | None, study_uid: str, token: str | None) -> Response:
+        ctx = self.ctx
+        opened = dicom_bridge.open_study(
+            self.workspace,
+            ctx.dicom,
+            study_uid,
+            endpoint,
+            token,
+            bound_host=ctx.bound_host,
+            bound_port=ctx.bound_port,
+        )
+        return json_response(
+            {
+                "success": True,
+                "loadedNodeIDs": [v.id for v in opened.volumes],
+                "storedInstances": opened.stored,
+            }
+        )
 
     def open_url(self, req: SlicerRequest) -> Response:
         # slicerio's file_load() sends slicer:// and other URLs here (a route Slicer lacks).

@@ -1,6 +1,7 @@
 """Between the scene and the DICOM database: load series as volumes, import, write back.
 
 * ``load_series`` / ``load_study``: stored series -> ScalarVolume nodes in the scene (shown).
+* ``open_study``: load a study, importing it first when it names another DICOMweb server.
 * ``import_dicomweb_study``: copy a study from another DICOMweb server (WADO-RS retrieve) into
   the database, under the server's fetch policy (off unless ``--allow-url-fetch``; private
   and loopback hosts only with ``--allow-private-urls``), then load it: what Slicer's
@@ -19,6 +20,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from voxweb.dicom import DicomDatabase, DicomFormatError
 from voxweb.dicom.export import volume_to_part10
@@ -149,6 +151,49 @@ def import_dicomweb_study(
         raise FetchFailedError(f"{endpoint} returned no usable instance of study {study_uid}")
     logger.info("imported study %s from %s: %s", study_uid, endpoint, summary)
     return summary
+
+
+# Where this server answers DICOMweb (http/dicomweb serves these roots).
+DICOMWEB_ROOTS = ("/dicom-web", "/dicom")
+
+
+def is_local_endpoint(endpoint: str, bound_host: str, bound_port: int) -> bool:
+    """True when the DICOMweb ``endpoint`` URL is this server's own (nothing to import)."""
+    parts = urlsplit(endpoint)
+    return (
+        parts.port == bound_port
+        and (parts.hostname or "") in ("localhost", "127.0.0.1", "::1", bound_host)
+        and parts.path.rstrip("/") in DICOMWEB_ROOTS
+    )
+
+
+@dataclass
+class OpenedStudy:
+    """A study loaded into the scene, and how many instances were imported for it first."""
+
+    volumes: list[ScalarVolume]
+    stored: int = 0
+
+
+def open_study(
+    workspace: Workspace,
+    db: DicomDatabase,
+    study_uid: str,
+    endpoint: str | None = None,
+    access_token: str | None = None,
+    *,
+    bound_host: str = "",
+    bound_port: int = 0,
+) -> OpenedStudy:
+    """Load a study into the scene, importing it from ``endpoint`` first when that is another
+    DICOMweb server (``bound_host``/``bound_port``: this server's own address)."""
+    stored = 0
+    if endpoint and not is_local_endpoint(endpoint, bound_host, bound_port):
+        summary = import_dicomweb_study(
+            db, endpoint, study_uid, workspace.fetch_policy, access_token
+        )
+        stored = summary.stored
+    return OpenedStudy(load_study(workspace, db, study_uid), stored)
 
 
 def store_volume(
@@ -298,12 +343,16 @@ def store_node(
 
 
 __all__ = [
+    "DICOMWEB_ROOTS",
     "DicomBridge",
+    "OpenedStudy",
     "store_node",
     "ImportSummary",
     "import_dicomweb_study",
+    "is_local_endpoint",
     "load_series",
     "load_study",
+    "open_study",
     "retrieve_study",
     "store_segmentation",
     "store_volume",
