@@ -118,3 +118,14 @@ def test_no_module_level_import_cycles_in_dicom():
 def test_the_cycle_check_finds_a_cycle():
     graph = {"database": {"ingest"}, "ingest": {"workers"}, "workers": {"database"}}
     assert cycles(graph) == [["database", "ingest", "workers"]]
+
+
+def test_the_two_3d_renderers_do_not_import_each_other_at_module_level():
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "voxweb" / "render"
+    for module, other in (("raycast", "threed"), ("threed", "raycast")):
+        tree = ast.parse((root / f"{module}.py").read_text())
+        top = [n.module for n in tree.body if isinstance(n, ast.ImportFrom) and n.module]
+        assert f"voxweb.render.{other}" not in top, (module, other)

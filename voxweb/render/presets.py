@@ -4,7 +4,7 @@ A preset maps voxel values to opacity and colour. CT presets are written in Houn
 (they suit any CT); MR presets in fractions of the volume's window (0 = ``level - window/2``,
 1 = ``level + window/2``) since MR intensities have no fixed scale. The curves are voxweb's
 own, shaped to show what each name promises (bone, soft tissue, lung, vessels...). Both 3-D
-renderers read them through :func:`voxweb.render.threed.transfer_points`. Pure data.
+renderers read them through :func:`voxweb.render.scene3d.transfer_points`. Pure data.
 """
 
 from __future__ import annotations

@@ -17,8 +17,8 @@ import numpy as np
 from PIL import Image
 
 from voxweb.render import camera as cam
+from voxweb.render.scene3d import RenderOptions, ThreeDScene, VolumeLayer, transfer_points
 from voxweb.render.surfaces import box_lines
-from voxweb.render.threed import RenderOptions, ThreeDScene, VolumeLayer, transfer_points
 from voxweb.scene.views import Camera
 
 logger = logging.getLogger(__name__)

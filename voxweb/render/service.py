@@ -27,10 +27,11 @@ from voxweb.render.cache import RenderCache, Rendered, etag_of
 from voxweb.render.gltf import gltf_bytes
 from voxweb.render.intersections import ModelSection
 from voxweb.render.markups_overlay import markup_shapes, markup_surfaces
+from voxweb.render.scene3d import RenderOptions, ThreeDScene, VolumeLayer
 from voxweb.render.segment_overlay import segment_overlays, visible_segments_3d
 from voxweb.render.slice import Layer, SliceGeometry, SliceLayers, render_slice
 from voxweb.render.surfaces import Surface, mask_surface, union_bounds, vertex_normals
-from voxweb.render.threed import RenderOptions, ThreeDScene, VolumeLayer, make_renderer
+from voxweb.render.threed import make_renderer
 from voxweb.scene import (
     LabelMapVolume,
     Model,
