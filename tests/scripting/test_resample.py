@@ -210,3 +210,22 @@ slicer.cli.runSync(slicer.modules.resamplescalarvolume, None, {"InputVolume": ge
 """,
     )
     assert "CLI execution failed" in message and "lanczos" in message
+
+
+def test_a_tiny_output_spacing_is_refused_before_allocating(server):
+    before = run(server, "__execResult = len(getNodesByClass('vtkMRMLScalarVolumeNode'))")
+    result = run(
+        server,
+        """
+out = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLScalarVolumeNode", "Huge")
+node = slicer.cli.run(slicer.modules.resamplescalarvolume, None,
+                      {"InputVolume": getNode("Source"), "OutputVolume": out,
+                       "outputPixelSpacing": "0.001,0.001,0.001"}, wait_for_completion=True)
+__execResult = [node.GetStatusString(), node.GetErrorText(), arrayFromVolume(out).size]
+""",
+    )
+    assert result[0] == "CompletedWithErrors"
+    assert "more than the limit" in result[1] and "--max-volume-size" in result[1]
+    assert result[2] <= 1  # the output node kept its empty voxels
+    after = run(server, "__execResult = len(getNodesByClass('vtkMRMLScalarVolumeNode'))")
+    assert after == before + 1  # only the node the script added

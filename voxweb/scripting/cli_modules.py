@@ -152,7 +152,14 @@ def resample_scalar_volume(workspace: Workspace, parameters: dict[str, str]) -> 
             "is not available in voxweb; use linear, nearestNeighbor or bspline"
         )
     shape, matrix = resampling.spacing_grid(volume.ijk_to_ras, volume.array.shape, spacing)
-    array = resampling.resample(volume.array, volume.ijk_to_ras, shape, matrix, interpolation)
+    array = resampling.resample(
+        volume.array,
+        volume.ijk_to_ras,
+        shape,
+        matrix,
+        interpolation,
+        max_bytes=workspace.max_volume_size,
+    )
     return [_write_output(workspace, parameters, "OutputVolume", array, matrix)]
 
 
@@ -203,6 +210,7 @@ def brains_resample(workspace: Workspace, parameters: dict[str, str]) -> list:
         float(parameters.get("defaultValue", 0) or 0),
         moving,
         dtype,
+        max_bytes=workspace.max_volume_size,
     )
     if pixel_type == "binary":
         array = (array != 0).astype(np.uint8)
@@ -281,6 +289,7 @@ def resample_scalar_vector_dwi_volume(workspace: Workspace, parameters: dict[str
         interpolation,
         float(parameters.get("defaultPixelValue", 0) or 0),
         moving,
+        max_bytes=workspace.max_volume_size,
     )
     return [_write_output(workspace, parameters, "outputVolume", array, matrix)]
 

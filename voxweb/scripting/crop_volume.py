@@ -397,6 +397,7 @@ class CropVolumeLogic(_Logic):
             matrix,
             interpolation,
             fill,
+            max_bytes=self._workspace.max_volume_size,
         )
         return store_volume(self._scene, output, volume, array, matrix, f"{volume.name} cropped")
 

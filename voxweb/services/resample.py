@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from voxweb.io.limits import DEFAULT_MAX_VOLUME_SIZE, check_declared_size
 from voxweb.scene import geometry
 
 #: Interpolation names -> spline order.
@@ -32,8 +33,10 @@ def resample(
     fill: float = 0.0,
     target_to_source: np.ndarray | None = None,
     dtype: np.dtype | type | None = None,
+    max_bytes: int | None = DEFAULT_MAX_VOLUME_SIZE,
 ) -> np.ndarray:
-    """The source sampled on the target grid (see the module docstring)."""
+    """The source sampled on the target grid (see the module docstring). An output grid over
+    ``max_bytes`` (a tiny output spacing, a huge ROI) is refused before anything is allocated."""
     from scipy import ndimage
 
     if interpolation not in ORDERS:
@@ -43,6 +46,8 @@ def resample(
     shape = tuple(int(s) for s in shape_kji)
     if any(s < 1 for s in shape):
         raise ValueError(f"the output grid is empty: shape {shape}")
+    count = shape[0] * shape[1] * shape[2]  # Python ints: no overflow
+    check_declared_size(count * out_dtype.itemsize, max_bytes, f"the resampled grid {shape}")
     target_ijk_to_source_ijk = np.linalg.inv(np.asarray(source_ijk_to_ras, dtype=float))
     if target_to_source is not None:
         target_ijk_to_source_ijk = target_ijk_to_source_ijk @ np.asarray(target_to_source)
