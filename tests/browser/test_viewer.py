@@ -18,7 +18,7 @@ import pytest
 from tests.browser.conftest import OUTPUT, T, watch_content_policy
 from tests.http.dicomweb_support import multipart_body
 from tests.support.server import wait_for
-from tests.support.volumes import nrrd_header_for
+from tests.support.volumes import nrrd_header_for, raw_nrrd
 from voxweb.dicom.export import volume_to_part10
 
 pytestmark = pytest.mark.browser
@@ -521,7 +521,7 @@ def test_dragged_window_level_survives_a_reload_and_offline_samples_are_disabled
     server = voxweb("--no-sample-download")
     k, j, i = np.mgrid[0:16, 0:64, 0:64]
     array = ((i * 7 + j * 3 + k * 5) % 500).astype(np.int16)
-    body = short_nrrd(array)
+    body = raw_nrrd(array)
     assert server.post("/slicer/volume?id=Ramp", data=body).ok
     node_id = server.get("/slicer/mrml/ids?class=vtkMRMLScalarVolumeNode").json()[0]
     before = properties_of(server, node_id)
@@ -553,14 +553,3 @@ def test_dragged_window_level_survives_a_reload_and_offline_samples_are_disabled
     assert shown is not None and shown["std"] > 5
     assert page.errors == []
     page.context.close()
-
-
-def short_nrrd(array: np.ndarray) -> bytes:
-    """An attached raw NRRD of an int16 (k, j, i) array on a 1 mm LPS grid."""
-    k, j, i = array.shape
-    header = (
-        f"NRRD0004\ntype: short\ndimension: 3\nsizes: {i} {j} {k}\nendian: little\n"
-        "encoding: raw\nspace: left-posterior-superior\n"
-        "space directions: (1,0,0) (0,1,0) (0,0,1)\nspace origin: (0,0,0)\n\n"
-    )
-    return header.encode() + array.astype("<i2").tobytes()

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from tests.support.volumes import raw_nrrd
+
 
 def test_window_level_is_kept_in_the_scene(voxweb):
     server = voxweb("--no-sample-download")
     array = np.arange(4 * 8 * 8, dtype=np.int16).reshape(4, 8, 8)
-    assert server.post("/slicer/volume?id=V", data=short_nrrd(array)).ok
+    assert server.post("/slicer/volume?id=V", data=raw_nrrd(array)).ok
     node_id = server.get("/slicer/mrml/ids?class=vtkMRMLScalarVolumeNode").json()[0]
     r = server.post("/api/window-level", json={"volume": node_id, "window": 55.5, "level": 12})
     assert r.status_code == 200
@@ -38,14 +40,3 @@ def test_samples_say_which_can_load_offline(voxweb):
     r = server.get("/slicer/sampledata?name=CTChest")
     assert r.status_code >= 400
     assert not {s["name"]: s for s in server.get("/api/samples").json()}["CTChest"]["loadable"]
-
-
-def short_nrrd(array: np.ndarray) -> bytes:
-    """An attached raw NRRD of an int16 (k, j, i) array on a 1 mm LPS grid."""
-    k, j, i = array.shape
-    header = (
-        f"NRRD0004\ntype: short\ndimension: 3\nsizes: {i} {j} {k}\nendian: little\n"
-        "encoding: raw\nspace: left-posterior-superior\n"
-        "space directions: (1,0,0) (0,1,0) (0,0,1)\nspace origin: (0,0,0)\n\n"
-    )
-    return header.encode() + array.astype("<i2").tobytes()

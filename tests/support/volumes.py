@@ -36,3 +36,14 @@ def nrrd_header_for(ijk_to_ras: np.ndarray, space: str = "left-posterior-superio
     if space in ("left-posterior-superior", "LPS"):
         m = LPS_TO_RAS @ m
     return {"space": space, "space directions": m[:3, :3].T.copy(), "space origin": m[:3, 3].copy()}
+
+
+def raw_nrrd(array: np.ndarray) -> bytes:
+    """An attached raw NRRD of an int16 (k, j, i) array on a 1 mm LPS grid."""
+    k, j, i = array.shape
+    header = (
+        f"NRRD0004\ntype: short\ndimension: 3\nsizes: {i} {j} {k}\nendian: little\n"
+        "encoding: raw\nspace: left-posterior-superior\n"
+        "space directions: (1,0,0) (0,1,0) (0,0,1)\nspace origin: (0,0,0)\n\n"
+    )
+    return header.encode() + array.astype("<i2").tobytes()
