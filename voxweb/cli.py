@@ -162,6 +162,12 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
         help="worker processes that store STOW-RS uploads in parallel (default: one per core, "
         "counting at most 4, plus one; 0 = in the server process)",
     )
+    other_perf.add_argument(
+        "--workers",
+        type=int,
+        help="HTTP processes sharing the port (default 1); the first holds the scene and the "
+        "others pass scene requests to it, while all of them serve /dicom and static files",
+    )
     other = p.add_argument_group("other")
     other.add_argument("--log-console", action=BOOL, help="print the access log to the console")
     other.add_argument("--open", action=BOOL, help="open the control panel in the system browser")
@@ -190,10 +196,11 @@ def _serve(args: argparse.Namespace) -> int:
         reuse_large_allocations(settings.memory_reuse_size)
     if settings.ingest_processes is None:
         # the command starts workers by default; an embedding script opts in (a spawned
-        # worker imports the script's __main__, which then needs its `if __name__` guard)
+        # worker imports the script's __main__, which then needs its `if __name__` guard).
+        # With --workers the HTTP processes already ingest in parallel (see README).
         from voxweb.dicom.workers import default_processes
 
-        settings.ingest_processes = default_processes()
+        settings.ingest_processes = default_processes() if settings.workers == 1 else 0
     try:
         server = Server(settings)
         console.addFilter(RedactFilter(server.ctx.log.redact))

@@ -98,6 +98,8 @@ class Settings:
     sample_download: bool = True
     memory_reuse_size: int = 512 << 20
     ingest_processes: int | None = None  # STOW-RS worker processes (serve: cores + 1)
+    # HTTP processes sharing the port; the first holds the scene, the others forward to it
+    workers: int = 1
     render_backend: Literal["auto", "vtk", "numpy"] = "auto"
     auto_volume_rendering: bool = True
 
@@ -143,6 +145,8 @@ class Settings:
             raise ConfigError("port_tries must be at least 1")
         if self.ingest_processes is not None and not 0 <= self.ingest_processes <= 64:
             raise ConfigError("ingest_processes must be between 0 and 64")
+        if not 1 <= self.workers <= 64:
+            raise ConfigError("workers must be between 1 and 64")
         if bool(self.certfile) != bool(self.keyfile):
             raise ConfigError("HTTPS needs both --certfile and --keyfile")
         for name in ("certfile", "keyfile"):

@@ -9,6 +9,7 @@ socket is listening, so a script, notebook or console keeps working with the sam
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import dataclasses
@@ -55,6 +56,25 @@ def reuse_large_allocations(keep_bytes: int = 512 << 20) -> bool:
     m_trim_threshold, m_mmap_threshold = -1, -3
     return bool(libc.mallopt(m_mmap_threshold, keep_bytes // 2)) and bool(
         libc.mallopt(m_trim_threshold, keep_bytes)
+    )
+
+
+def uvicorn_config(app: Any, settings: Settings) -> uvicorn.Config:
+    """How uvicorn serves voxweb (the same in every process of a multi-worker server)."""
+    return uvicorn.Config(
+        app,
+        http=protocol_with_timeout(settings.header_timeout),
+        lifespan="off",
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        proxy_headers=False,  # X-Forwarded-* from any local process must not change the scheme
+        date_header=True,
+        timeout_keep_alive=int(max(1, settings.keepalive_timeout)),
+        timeout_graceful_shutdown=5,
+        ssl_certfile=str(settings.certfile) if settings.certfile else None,
+        ssl_keyfile=str(settings.keyfile) if settings.keyfile else None,
+        backlog=1024,
     )
 
 
@@ -111,6 +131,26 @@ class _UvicornServer(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None]) -> None:
         super().__init__(config)
         self._on_exit = on_exit
+        # more (socket, config) pairs to serve, each with its own app and no TLS: the
+        # scene process's private socket for its workers (scaleout/pool.py)
+        self.extra_listeners: list[tuple[socket.socket, uvicorn.Config]] = []
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        loop = asyncio.get_running_loop()
+        for sock, config in self.extra_listeners:
+            if not config.loaded:
+                config.load()
+
+            def create_protocol(_loop=None, config=config):  # noqa: ANN001, ANN202
+                return config.http_protocol_class(
+                    config=config,
+                    server_state=self.server_state,
+                    app_state=self.lifespan.state,
+                    _loop=_loop,
+                )
+
+            self.servers.append(await loop.create_server(create_protocol, sock=sock))
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         self._on_exit()
@@ -203,6 +243,8 @@ class Server:
         """Serve on a background thread; return once listening."""
         if self._thread is not None and self._thread.is_alive():
             raise RuntimeError("this server is already running")
+        if self.settings.workers > 1:
+            raise ConfigError("workers > 1 needs Server.run() (voxweb serve), not start()")
         server = self._prepare(announce)
         self._thread = threading.Thread(
             target=self._serve_thread, args=(server,), name=f"voxweb-{self.port}", daemon=True
@@ -229,11 +271,14 @@ class Server:
     def run(self, announce: bool = True, open_browser: bool | None = None) -> None:
         """Serve in this thread until interrupted or shut down over HTTP."""
         server = self._prepare(announce)
+        workers = self._start_workers(server) if self.settings.workers > 1 else None
         if open_browser if open_browser is not None else self.settings.open:
             threading.Thread(target=self._open_browser, args=(server,), daemon=True).start()
         try:
             server.run(sockets=self._sockets)
         finally:
+            if workers is not None:
+                workers.close()
             self._cleanup()
         for sig in reversed(getattr(server, "deferred_signals", [])):
             signal.raise_signal(sig)  # exit the way the signal asked, now that all is closed
@@ -261,21 +306,7 @@ class Server:
         self._write_files(announce)
         self._load_samples()
 
-        config = uvicorn.Config(
-            build_app(self.ctx),
-            http=protocol_with_timeout(settings.header_timeout),
-            lifespan="off",
-            log_config=None,
-            access_log=False,
-            server_header=False,
-            proxy_headers=False,  # X-Forwarded-* from any local process must not change the scheme
-            date_header=True,
-            timeout_keep_alive=int(max(1, settings.keepalive_timeout)),
-            timeout_graceful_shutdown=5,
-            ssl_certfile=str(settings.certfile) if settings.certfile else None,
-            ssl_keyfile=str(settings.keyfile) if settings.keyfile else None,
-            backlog=1024,
-        )
+        config = uvicorn_config(build_app(self.ctx), settings)
         self._uvicorn = _UvicornServer(config, self.ctx.log.close)
         if port != settings.port and settings.port != 0:
             message = f"voxweb: port {settings.port} is busy; using {port}"
@@ -286,6 +317,12 @@ class Server:
         if announce:
             print(f"voxweb {self.ctx.version} serving at {self.open_url}", flush=True)
         return self._uvicorn
+
+    def _start_workers(self, server: _UvicornServer) -> Any:
+        """Workers 1..N-1 on the same sockets; this process keeps the scene (scaleout/)."""
+        from voxweb.scaleout.pool import WorkerPool
+
+        return WorkerPool(self.ctx, self._sockets, server).start()
 
     def _load_samples(self) -> None:
         for name in self.settings.sample:

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from voxweb.context import ExtensionHandler, ServerContext
 from voxweb.http.api import build_api
 from voxweb.http.dicomweb import DicomWeb
+from voxweb.http.forward import FORWARDED_SCOPE_KEY
 from voxweb.http.headers import (
     API_POLICY,
     FRAMING_POLICY,
@@ -87,13 +88,12 @@ class AccessLog:
         try:
             await self.app(scope, receive, counting_send)
         finally:
-            elapsed = (time.perf_counter() - start) * 1000
-            line = (
-                f"{scope['method']} {loggable_target(scope)} {status or '-'} {sent} {elapsed:.1f}ms"
-            )
-            self.ctx.log.append(line, _level_for(status), "access")
-            if _access_records_wanted():
-                access_logger.info(line)
+            if not scope.get(FORWARDED_SCOPE_KEY):  # else the scene process that answered logs it
+                elapsed = (time.perf_counter() - start) * 1000
+                line = f"{scope['method']} {loggable_target(scope)} {status or '-'} {sent} {elapsed:.1f}ms"
+                self.ctx.log.append(line, _level_for(status), "access")
+                if _access_records_wanted():
+                    access_logger.info(line)
 
 
 def _access_records_wanted() -> bool:
@@ -176,13 +176,18 @@ class SlicerStyleHandlerApp:
 
 
 class Dispatcher:
-    def __init__(self, ctx: ServerContext, policy: SecurityPolicy) -> None:
+    def __init__(self, ctx: ServerContext, policy: SecurityPolicy, scene: ASGIApp | None) -> None:
         self.ctx = ctx
         self.policy = policy
         settings = ctx.settings
-        self.slicer = SecurityHeaders(self.protect(SlicerApi(ctx)), API_POLICY)
         self.dicom = SecurityHeaders(self.protect(DicomWeb(ctx)), API_POLICY)
-        self.api = SecurityHeaders(self.protect(build_api(ctx)), API_POLICY)
+        if scene is None:
+            self.slicer = SecurityHeaders(self.protect(SlicerApi(ctx)), API_POLICY)
+            self.api = SecurityHeaders(self.protect(build_api(ctx)), API_POLICY)
+        else:
+            # Another process holds the scene (--workers): it answers these, after its own
+            # Host, Origin and token checks (http/forward.py).
+            self.slicer = self.api = scene
         self.static = SecurityHeaders(
             StaticGuard(
                 StaticFiles(
@@ -282,8 +287,10 @@ async def _lifespan(receive: Receive, send: Send) -> None:
             return
 
 
-def build_app(ctx: ServerContext) -> ASGIApp:
+def build_app(ctx: ServerContext, scene: ASGIApp | None = None) -> ASGIApp:
+    """The whole app; ``scene`` answers the scene's routes instead when the scene lives in
+    another process (a worker of ``voxweb serve --workers N``)."""
     policy = SecurityPolicy(ctx)
     return Http10KeepAlive(
-        AccessLog(SecurityHeaders(HostGuard(Dispatcher(ctx, policy), policy)), ctx)
+        AccessLog(SecurityHeaders(HostGuard(Dispatcher(ctx, policy, scene), policy)), ctx)
     )
