@@ -22,6 +22,7 @@ import pytest
 import requests
 
 from tests.http.dicomweb_support import multipart_body, synthetic_series, uids
+from tests.http.test_serve import _self_signed
 from tests.support.server import VoxwebProcess, wait_for
 from tests.support.volumes import ramp, raw_nrrd
 
@@ -57,11 +58,15 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def session_on(server: VoxwebProcess, worker: str, auth: bool = True) -> requests.Session:
+def session_on(
+    server: VoxwebProcess, worker: str, auth: bool = True, verify: object = True
+) -> requests.Session:
     """A session whose connection was accepted by ``worker``."""
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         session = requests.Session()
+        session.verify = verify
+        session.trust_env = False  # else REQUESTS_CA_BUNDLE would override ``verify``
         if auth:
             session.headers.update(server.auth_headers())
         r = session.get(server.url + "/index.html", timeout=10)
@@ -236,13 +241,29 @@ def test_worker_logs_reach_the_control_panel_log(server):
     wait_for(logged, 5, what="the worker's access line in the scene process's log")
 
 
+def test_https_same_origin_requests_pass_through_a_worker(tmp_path):
+    certfile, keyfile = _self_signed(tmp_path)
+    args = ["--workers", "2", "--certfile", str(certfile), "--keyfile", str(keyfile)]
+    with VoxwebProcess(tmp_path / "data", args) as srv:
+        assert srv.url.startswith("https://")
+        via_worker = session_on(srv, "1", verify=str(certfile))
+        # the scene process sees the scheme the worker saw: its own https origin is same-origin
+        origin = f"https://127.0.0.1:{srv.port}"
+        r = via_worker.post(srv.url + "/api/log/clear", headers={"Origin": origin})
+        assert r.status_code == 200 and r.headers[WORKER] == "1", r.text
+        r = via_worker.post(srv.url + "/api/log/clear", headers={"Origin": "https://evil.example"})
+        assert r.status_code == 403
+
+
 def test_a_killed_worker_is_replaced(tmp_path):
     with VoxwebProcess(tmp_path / "data", ["--workers", "2"]) as srv:
         first = wait_for(lambda: child_pids(srv.proc.pid), 10, what="the worker")
         os.kill(next(iter(first)), signal.SIGKILL)
         try:
             second = wait_for(
-                lambda: (p := child_pids(srv.proc.pid)) and p != first and p, 10, what="a new worker"
+                lambda: (p := child_pids(srv.proc.pid)) and p != first and p,
+                10,
+                what="a new worker",
             )
         except TimeoutError:
             print("DEBUG", first, child_pids(srv.proc.pid), srv.output())
