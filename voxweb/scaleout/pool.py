@@ -217,9 +217,12 @@ class WorkerPool:
         )
         blob = pickle.dumps(config)
         assert proc.stdin is not None
-        proc.stdin.write(len(blob).to_bytes(8, "little") + blob)
-        proc.stdin.flush()  # and keep it open: its end tells the worker this process ended
         slot.process = proc
+        try:
+            proc.stdin.write(len(blob).to_bytes(8, "little") + blob)
+            proc.stdin.flush()  # and keep it open: its end tells the worker this process ended
+        except BrokenPipeError:
+            pass  # it died already; the supervisor sees that and starts another
 
     def _supervise(self) -> None:
         while not self._stopping.is_set():
