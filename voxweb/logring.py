@@ -42,7 +42,9 @@ class LogRing:
         self._seq = 0
         self._cleared_at = 0  # sequence number of the last clear, so followers can tell
         self._version = 0  # bumps on every append and clear; what waiters watch
-        self._lock = threading.Lock()
+        # re-entrant: a signal handler (Ctrl-C, SIGTERM) closes the ring on the main thread,
+        # which may be inside since() at that moment; a plain Lock deadlocked there
+        self._lock = threading.RLock()
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
         self.closed = False  # set when the server stops, so followers end their streams
 

@@ -268,15 +268,25 @@ def test_a_killed_worker_is_replaced(tmp_path):
         assert "ended (signal 9); starting it again" in srv.get("/api/log").text
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL])
-def test_stopping_the_scene_process_stops_every_worker(tmp_path, sig):
+@pytest.mark.parametrize("how", ["SIGTERM", "SIGINT", "SIGKILL", "api"])
+def test_stopping_the_scene_process_stops_every_worker(tmp_path, how):
     with VoxwebProcess(tmp_path / "data", ["--workers", "3"]) as srv:
         workers = wait_for(
             lambda: p if len(p := child_pids(srv.proc.pid)) == 2 else None, 10, what="workers"
         )
-        srv.proc.send_signal(sig)
+        assert srv.output().count("serving at") == 1
+        via_worker = session_on(srv, "1")
+        # a log stream open through a worker must not hold the shutdown up
+        stream = via_worker.get(srv.url + "/api/log/stream", stream=True, timeout=30)
+        assert stream.status_code == 200
+        if how == "api":
+            r = session_on(srv, "2").post(srv.url + "/api/shutdown")
+            assert r.status_code == 200 and r.headers[WORKER] == "2"
+        else:
+            srv.proc.send_signal(getattr(signal, how))
         srv.wait_exit(15)
         wait_for(lambda: not any(alive(p) for p in workers), 10, what="the workers to end")
-        if sig == signal.SIGTERM:
+        stream.close()
+        if how != "SIGKILL":
             assert not list((tmp_path / "data").glob("scene-*.sock"))
             assert not (tmp_path / "data" / "server.json").exists()
