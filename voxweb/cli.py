@@ -176,6 +176,7 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
 
 def _serve(args: argparse.Namespace) -> int:
     from voxweb.logring import RedactFilter
+    from voxweb.scaleout.pool import WorkersFailedError
     from voxweb.server import PortUnavailableError, Server, reuse_large_allocations
 
     flags = {
@@ -208,6 +209,8 @@ def _serve(args: argparse.Namespace) -> int:
     except PortUnavailableError as exc:
         print(f"voxweb: {exc}", file=sys.stderr)
         return 1
+    except WorkersFailedError:
+        return 1  # the reason is already on the console and in the log
     except KeyboardInterrupt:
         # Ctrl-C is how a server in a terminal is stopped: a clean end, not an error (130
         # made `make serve` print "Error 130"). SIGTERM still ends the process by the signal.

@@ -280,6 +280,8 @@ class Server:
             if workers is not None:
                 workers.close()
             self._cleanup()
+        if workers is not None:
+            workers.raise_if_failed()
         for sig in reversed(getattr(server, "deferred_signals", [])):
             signal.raise_signal(sig)  # exit the way the signal asked, now that all is closed
 

@@ -268,6 +268,32 @@ def test_a_killed_worker_is_replaced(tmp_path):
         assert "ended (signal 9); starting it again" in srv.get("/api/log").text
 
 
+def test_a_worker_that_keeps_dying_stops_the_server(tmp_path):
+    with VoxwebProcess(tmp_path / "data", ["--workers", "2"]) as srv:
+        killed: set[int] = set()
+
+        def next_worker() -> set[int] | bool:
+            return (child_pids(srv.proc.pid) - killed) or srv.proc.poll() is not None
+
+        while srv.proc.poll() is None and len(killed) < 10:
+            new = wait_for(
+                next_worker,
+                10,
+                0.005,
+                what="the next worker",
+            )
+            if new is True:
+                break
+            for pid in new:
+                os.kill(pid, signal.SIGKILL)
+            killed |= new
+        assert srv.wait_exit(15) == 1
+        assert len(killed) == 5
+        assert "worker 1 ended 5 times within 60 s (last: signal 9); stopping the server" in (
+            srv.output()
+        )
+
+
 @pytest.mark.parametrize("how", ["SIGTERM", "SIGINT", "SIGKILL", "api"])
 def test_stopping_the_scene_process_stops_every_worker(tmp_path, how):
     with VoxwebProcess(tmp_path / "data", ["--workers", "3"]) as srv:

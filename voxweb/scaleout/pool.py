@@ -90,6 +90,10 @@ def _remove_stale_sockets(data_dir: Path) -> None:
             pass
 
 
+class WorkersFailedError(RuntimeError):
+    """A worker kept ending, so the server stopped (``voxweb serve`` exits with 1)."""
+
+
 class _Slot:
     """One worker index and the process currently serving it."""
 
@@ -118,6 +122,7 @@ class WorkerPool:
         self._stopping = threading.Event()
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
+        self.failure: str | None = None  # why the pool stopped the server, if it did
 
         # Worker 0 tags its answers too; the private listener serves the same app untagged
         # (the worker that received the request tags it).
@@ -151,6 +156,10 @@ class WorkerPool:
             f"(pids {os.getpid()}, {', '.join(str(s.process.pid) for s in self.slots if s.process)})"
         )
         return self
+
+    def raise_if_failed(self) -> None:
+        if self.failure is not None:
+            raise WorkersFailedError(self.failure)
 
     def pids(self) -> list[int]:
         return [s.process.pid for s in self.slots if s.process is not None]
@@ -251,12 +260,11 @@ class WorkerPool:
         while slot.crashes and now - slot.crashes[0] > CRASH_WINDOW_S:
             slot.crashes.popleft()
         if len(slot.crashes) >= CRASH_LIMIT:
-            message = (
-                f"voxweb: worker {slot.index} ended {len(slot.crashes)} times within "
+            self.failure = (
+                f"worker {slot.index} ended {len(slot.crashes)} times within "
                 f"{CRASH_WINDOW_S:.0f} s (last: {how}); stopping the server"
             )
-            logger.error(message)
-            print(message, file=sys.stderr, flush=True)
+            logger.error(self.failure)
             slot.process = None
             self._stopping.set()
             self.ctx.request_shutdown()
