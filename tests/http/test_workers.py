@@ -149,6 +149,25 @@ def test_large_volume_round_trips_through_a_worker(server):
     )
 
 
+def test_chunked_upload_head_and_early_refusal_through_a_worker(server):
+    via_worker = session_on(server, "1")
+    body = raw_nrrd(ramp((4, 5, 6)))
+    pieces = (body[i : i + 7] for i in range(0, len(body), 7))  # requests sends it chunked
+    r = via_worker.post(server.url + "/slicer/volume?id=chunked", data=pieces)
+    assert r.status_code == 200 and r.headers[WORKER] == "1", r.text
+    assert r.request.headers.get("Transfer-Encoding") == "chunked"
+    r = via_worker.head(server.url + "/slicer/volume?id=chunked")
+    assert r.status_code == 200 and r.content == b"" and r.headers[WORKER] == "1"
+    r = via_worker.get(server.url + "/slicer/volume?id=chunked")  # the session goes on
+    assert r.content.endswith(ramp((4, 5, 6)).astype("<i2").tobytes())
+    # a large body without the token gets its 401 through the worker as well
+    anonymous = session_on(server, "1", auth=False)
+    started = time.monotonic()
+    r = anonymous.post(server.url + "/slicer/volume?id=nope", data=b"x" * (256 << 20))
+    assert r.status_code == 401
+    assert time.monotonic() - started < 20
+
+
 def test_stow_on_both_processes_then_qido_sees_all(server):
     studies = []
     for worker, pid in (("0", "W0"), ("1", "W1")):

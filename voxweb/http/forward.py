@@ -165,7 +165,6 @@ class SceneForwarder:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
-        scope[FORWARDED_SCOPE_KEY] = True
         body_length, has_body = _request_framing(scope)
         try:
             conn = await self._connect()
@@ -175,6 +174,7 @@ class SceneForwarder:
                 scope, receive, send
             )
             return
+        scope[FORWARDED_SCOPE_KEY] = True
         conn.writer.write(self._request_head(scope, body_length, has_body))
         body_state = {"sent": not has_body}
         pump = asyncio.create_task(
@@ -255,10 +255,7 @@ class SceneForwarder:
             except httptools.HttpParserError as exc:
                 raise _UpstreamClosed(f"unreadable answer: {exc}") from None
             if parsed.head_done and not started:
-                status = parsed.parser.get_status_code()
-                if status < 200:
-                    # an interim answer (never sent by uvicorn here): wait for the final one
-                    continue
+                status = parsed.parser.get_status_code()  # never 1xx: Expect is not passed on
                 headers = [(n, v) for n, v in parsed.headers if n not in _RESPONSE_DROP]
                 await send({"type": "http.response.start", "status": status, "headers": headers})
                 started = True
