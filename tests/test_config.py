@@ -58,6 +58,7 @@ def test_env_lists_booleans_and_sizes():
     assert s.enable_exec is True
     assert s.max_body_size == 512 << 20
     assert s.header_timeout == 2.5
+    assert Settings.load({}, env={"VOXWEB_WORKERS": "3"}).workers == 3
 
 
 @pytest.mark.parametrize(
@@ -75,6 +76,7 @@ def test_env_lists_booleans_and_sizes():
         ({"max_body_size": "lots"}, "not a size"),
         ({"no_such_setting": 1}, "unknown setting"),
         ({"docroot": "/nonexistent/dir"}, "is not a directory"),
+        ({"workers": 0}, "workers must be between 1 and 64"),
     ],
 )
 def test_refusals_name_the_problem(values, message):

@@ -147,6 +147,8 @@ class Settings:
             raise ConfigError("ingest_processes must be between 0 and 64")
         if not 1 <= self.workers <= 64:
             raise ConfigError("workers must be between 1 and 64")
+        if self.workers > 1 and not sys.platform.startswith("linux"):
+            raise ConfigError("workers above 1 need Linux (shared memory and inherited sockets)")
         if bool(self.certfile) != bool(self.keyfile):
             raise ConfigError("HTTPS needs both --certfile and --keyfile")
         for name in ("certfile", "keyfile"):
