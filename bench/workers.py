@@ -105,7 +105,8 @@ class Voxweb:
 
     @property
     def label(self) -> str:
-        ingest = "default" if self.ingest is None else str(self.ingest)
+        default = "cores+1" if self.workers == 1 else "0"
+        ingest = f"{default} (default)" if self.ingest is None else str(self.ingest)
         return f"voxweb {self.workers} worker{'s' if self.workers > 1 else ''}, ingest {ingest}"
 
     def start(self) -> str:
@@ -324,13 +325,13 @@ def main() -> int:
 
     first = next(iter(results.values()))
     orth = results.get("orthanc")
-    head = f"{'server':34} {'STOW inst/s':>11} {'x1':>5} {'CPU ms/inst':>11}"
+    head = f"{'server':40} {'STOW inst/s':>11} {'x1':>5} {'CPU ms/inst':>11}"
     head += f" {'WADO frames/s':>13} {'x1':>5} {'CPU ms/frame':>12}"
     if orth:
         head += f" {'STOW/orth':>9} {'WADO/orth':>9}"
     print(head)
     for label, r in results.items():
-        line = f"{label:34} {r['stow']:11.0f} {r['stow'] / first['stow']:5.2f} "
+        line = f"{label:40} {r['stow']:11.0f} {r['stow'] / first['stow']:5.2f} "
         line += f"{r.get('stow_cpu_ms', float('nan')):11.2f} {r['wado']:13.0f} "
         line += f"{r['wado'] / first['wado']:5.2f} {r.get('wado_cpu_ms', float('nan')):12.3f}"
         if orth:
@@ -338,11 +339,11 @@ def main() -> int:
         print(line)
     if hop:
         print("\nhop to the scene process (2 workers; direct = scene process took the connection)")
-        print(f"{'':34} {'direct':>9} {'forwarded':>9} {'ratio':>6}")
+        print(f"{'':40} {'direct':>9} {'forwarded':>9} {'ratio':>6}")
         d, f = hop["mrml"]
-        print(f"{'GET /slicer/mrml, median ms':34} {d:9.2f} {f:9.2f} {d / f:6.2f}")
+        print(f"{'GET /slicer/mrml, median ms':40} {d:9.2f} {f:9.2f} {d / f:6.2f}")
         d, f = hop["upload"]
-        print(f"{'64 MiB NRRD upload, MB/s':34} {d:9.0f} {f:9.0f} {f / d:6.2f}")
+        print(f"{'64 MiB NRRD upload, MB/s':40} {d:9.0f} {f:9.0f} {f / d:6.2f}")
     return 0
 
 
