@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
+from voxweb.booleans import parse_bool
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised only on Python 3.10
@@ -241,10 +243,6 @@ def _read_env(env: Mapping[str, str]) -> dict[str, Any]:
     return out
 
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
-
-
 def _coerce(name: str, raw: Any, hint: Any) -> Any:
     """Turn ``raw`` into the type the Settings field ``name`` declares."""
     origin = get_origin(hint)
@@ -268,12 +266,10 @@ def _coerce(name: str, raw: Any, hint: Any) -> Any:
     if target is bool:
         if isinstance(raw, bool):
             return raw
-        text = str(raw).strip().lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-        raise ConfigError(f"{name} must be true or false, not {raw!r}")
+        try:
+            return parse_bool(str(raw))
+        except ValueError:
+            raise ConfigError(f"{name} must be true or false, not {raw!r}") from None
     if target is int:
         if name.endswith("_size"):
             return parse_size(raw)

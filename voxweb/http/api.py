@@ -22,6 +22,8 @@ from starlette.responses import JSONResponse, Response
 
 from voxweb.context import API_NAMES, ServerContext
 from voxweb.datadir import create_private_file, make_private_dirs
+from voxweb.http.body import read_body
+from voxweb.http.errors import KNOWN_ERRORS, failure_of
 from voxweb.http.logstream import log_stream
 from voxweb.http.responses import error_response
 
@@ -127,6 +129,13 @@ def build_api(ctx: ServerContext) -> FastAPI:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
         return error_response(exc.status_code, str(exc.detail))
+
+    async def known_error(request: Request, exc: Exception) -> Response:
+        failure = failure_of(exc)
+        return error_response(failure.status, failure.message, failure.headers)
+
+    for error_type in KNOWN_ERRORS:  # a missing node is 404, a refused path 403...
+        app.add_exception_handler(error_type, known_error)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -261,7 +270,7 @@ def build_api(ctx: ServerContext) -> FastAPI:
         if filetype is None:
             known = ", ".join(sorted(FILETYPE_BY_EXTENSION))
             raise HTTPException(400, f"cannot tell the type of {name or 'the file'!r}: use {known}")
-        data = await request.body()
+        data = await read_body(request.receive, request.headers)
         if not data:
             raise HTTPException(400, f"{name} arrived empty")
         # Kept under the data dir (not deleted): the scene records where each node came from.

@@ -15,13 +15,15 @@ import os
 import time
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from voxweb.context import ExtensionHandler, ServerContext
 from voxweb.http.api import build_api
+from voxweb.http.body import read_body
 from voxweb.http.dicomweb import DicomWeb
+from voxweb.http.errors import failure_of, log_failure
 from voxweb.http.headers import (
     API_POLICY,
     FRAMING_POLICY,
@@ -151,8 +153,7 @@ class SlicerStyleHandlerApp:
         self.handler = handler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        body = await request.body()
+        body = await read_body(receive, Headers(scope=scope))
         uri = scope.get("raw_path", b"") + (
             b"?" + scope["query_string"] if scope.get("query_string") else b""
         )
@@ -160,9 +161,10 @@ class SlicerStyleHandlerApp:
             content_type, content = await run_in_threadpool(
                 self.handler.handleRequest, method=scope["method"], uri=uri, requestBody=body
             )
-        except Exception as exc:
-            logging.getLogger(__name__).exception("extension handler failed")
-            response: Response = error_response(500, f"Server error: {exc}")
+        except Exception as exc:  # Slicer's envelope, whatever the extension raised
+            failure = failure_of(exc)
+            log_failure(failure, exc, f"extension handler {type(self.handler).__name__}")
+            response: Response = error_response(500, f"Server error: {failure.message}")
         else:
             if not content:
                 response = empty_response(404)

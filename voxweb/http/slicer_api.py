@@ -27,7 +27,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from voxweb.booleans import is_not_no, is_yes
 from voxweb.context import ServerContext
+from voxweb.http.body import read_body
+from voxweb.http.errors import failure_of, log_failure
 from voxweb.http.responses import (
     JSON_TYPE,
     empty_response,
@@ -50,8 +53,6 @@ from voxweb.scene import (
     properties,
 )
 from voxweb.services import dicom_bridge
-from voxweb.services.fetch import FetchRefusedError
-from voxweb.services.files import PathNotAllowedError
 from voxweb.services.workspace import quaternion_matrix, update_tracker
 
 logger = logging.getLogger(__name__)
@@ -66,6 +67,11 @@ FILETYPE_BY_EXTENSION = {
     ".ply": "ModelFile", ".nrrd": "VolumeFile", ".nhdr": "VolumeFile", ".nii": "VolumeFile",
     ".nii.gz": "VolumeFile",
 }  # fmt: skip
+
+
+# Slicer answers every failure with its 500 envelope and clients parse it (spec §3); only a
+# refusal of a path or URL keeps its own status, so it is not mistaken for a handler error.
+KEPT_STATUSES = frozenset({403})
 
 
 class SlicerError(Exception):
@@ -120,30 +126,6 @@ class BufferResponse(Response):
         )
         await send({"type": "http.response.body", "body": self.head, "more_body": True})
         await send({"type": "http.response.body", "body": self.buffer, "more_body": False})
-
-
-async def read_body(request: Request) -> memoryview:
-    """The whole body in one writable buffer, filled as it arrives (one copy, no join).
-
-    Volumes parsed from it are numpy views of this buffer, writable like Slicer's arrays.
-    ``np.empty`` rather than ``bytearray(n)``: no zero-fill pass over a 30 MB upload.
-    """
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit():
-        size = int(declared)
-        view, filled = memoryview(np.empty(size, dtype=np.uint8)), 0
-        async for chunk in request.stream():
-            if filled + len(chunk) > size:
-                raise ValueError(f"the body is longer than its Content-Length of {size} bytes")
-            view[filled : filled + len(chunk)] = chunk
-            filled += len(chunk)
-        if filled != size:
-            raise ValueError(f"the body ended after {filled} of {size} bytes")
-        return view
-    buffer = bytearray()
-    async for chunk in request.stream():
-        buffer += chunk
-    return memoryview(buffer)
 
 
 def version_info(ctx: ServerContext) -> dict:
@@ -261,18 +243,20 @@ class SlicerApi:
             # Slicer quotes the bytes repr of the target (spec §2: "unknown command \"b'/x'\"").
             return self.envelope(f'unknown command "{target.encode("latin-1")!r}"')
         command, query = split_path_query(command, query)
-        req = SlicerRequest(method, command, target, query, await read_body(request))
         try:
+            body = await read_body(request.receive, request.headers, writable=True)
+            req = SlicerRequest(method, command, target, query, body)  # type: ignore[arg-type]
             return await run_in_threadpool(handler, self, req)
-        except (PathNotAllowedError, FetchRefusedError) as exc:
-            return error_response(403, f"Forbidden: {exc}")
         except SlicerError as exc:
             return self.envelope(str(exc))
         except KeyError as exc:  # Slicer shows KeyErrors as their repr: "Server error: 'filetype'"
             return self.envelope(repr(exc.args[0]) if exc.args else "KeyError")
         except Exception as exc:  # every other failure still gets the envelope clients parse
-            logger.info("error in /slicer%s: %s", command, exc)
-            return self.envelope(str(exc))
+            failure = failure_of(exc)
+            log_failure(failure, exc, f"/slicer{command}")
+            if failure.status in KEPT_STATUSES:
+                return error_response(failure.status, f"Forbidden: {failure.message}")
+            return self.envelope(failure.message)
 
     def route(self, command: str) -> Handler | None:
         for prefix, handler in self.routes:
@@ -294,7 +278,7 @@ class SlicerApi:
                 "/slicer/exec accepts POST only, with the code as the body",
                 headers={"Allow": "POST"},
             )
-        body = await request.body()
+        body = await read_body(request.receive, request.headers)
         if not body.strip():
             return empty_response(404)  # Slicer: no source, no answer
         try:
@@ -302,7 +286,7 @@ class SlicerApi:
         except UnicodeDecodeError:
             return self.envelope("the code must be UTF-8 text")
         outcome = await self.ctx.executor.run_async(source, self.ctx.settings.exec_timeout)
-        if query.get("report", "").lower() in ("1", "true", "yes"):
+        if is_yes(query.get("report")):
             report = outcome.report()
             if not outcome.ok:
                 report["message"] = f"Server error: {outcome.error}"
@@ -364,7 +348,7 @@ class SlicerApi:
 
     @staticmethod
     def _flag(req: SlicerRequest, key: str) -> bool:
-        return req.query.get(key, "").lower() in ("1", "true", "yes", "on")
+        return is_yes(req.query.get(key))
 
     @staticmethod
     def _size(req: SlicerRequest) -> tuple[int, int] | None:
@@ -382,7 +366,7 @@ class SlicerApi:
         # Slicer: view/orientation/scrollTo/offset/copySliceGeometryFrom change the shared
         # view; voxweb also honours size, window, level, format, quality, fiducials, and
         # stateless=1 (render without moving the shared view).
-        from voxweb.http.images import ConditionalResponse
+        from voxweb.http.conditional import ConditionalResponse
         from voxweb.render.service import SliceRequest, render_service
 
         def optional(key: str) -> float | None:
@@ -413,7 +397,7 @@ class SlicerApi:
         # size, centerView=1 (fit the scene keeping the direction), roll, panX/panY (mm),
         # orbitX/orbitY (degrees), zoom (factor), format, quality, mode=composite|mip,
         # render=fast|full, boxVisible and stateless=1. Camera moves persist, as in Slicer.
-        from voxweb.http.images import ConditionalResponse
+        from voxweb.http.conditional import ConditionalResponse
         from voxweb.render.service import ThreeDRequest, render_service
 
         box = req.query.get("boxVisible")
@@ -441,7 +425,7 @@ class SlicerApi:
 
     def screenshot(self, req: SlicerRequest) -> Response:
         # Slicer grabs its main window; voxweb composes the layout's views (size=WxH, 1024x768).
-        from voxweb.http.images import ConditionalResponse
+        from voxweb.http.conditional import ConditionalResponse
         from voxweb.render.service import render_service
 
         service = render_service(self.workspace.scene)
@@ -451,7 +435,7 @@ class SlicerApi:
     def three_d_graphics(self, req: SlicerRequest) -> Response:
         # Slicer answers 500 for any format (it lowercases before comparing with "glTF");
         # voxweb accepts glTF in any case and refuses others with Slicer's message.
-        from voxweb.http.images import ConditionalResponse
+        from voxweb.http.conditional import ConditionalResponse
         from voxweb.render.service import render_service
 
         fmt = req.query.get("format", "glTF")
@@ -462,7 +446,7 @@ class SlicerApi:
             index = int(index_text)
         except ValueError:
             raise SlicerError(f"invalid literal for int() with base 10: {index_text!r}") from None
-        box = req.query.get("boxVisible", "false").lower() not in ("false", "0", "no", "off")
+        box = is_not_no(req.query.get("boxVisible", "false"))
         service = render_service(self.workspace.scene)
         result = self._render_call(service.gltf, index, box)
         return ConditionalResponse(result.body, result.media_type, result.etag)
@@ -611,7 +595,7 @@ class SlicerApi:
         pattern = req.query.get("id")
         if req.body:
             node = self.workspace.put_volume(pattern, req.body)
-            if req.query.get("json", "").lower() in ("1", "true", "yes"):
+            if is_yes(req.query.get("json")):
                 return json_response({"success": True, "id": node.id, "name": node.name})
             return Response(VOLUME_POSTED, media_type=JSON_TYPE)
         with self.workspace.scene.lock:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from voxweb.booleans import is_not_no
 from voxweb.io import markups as markups_io
 from voxweb.io import models as models_io
 from voxweb.io import nifti as nifti_io
@@ -57,8 +58,7 @@ def to_bool(value: Any, default: bool = False) -> bool:
         return value
     if isinstance(value, (int, float)):
         return value != 0
-    text = str(value).strip().lower()
-    return text not in ("", "0", "false", "off", "no")
+    return is_not_no(str(value))
 
 
 def file_extension(path: str | os.PathLike) -> str:
