@@ -21,7 +21,7 @@ from voxweb.config import Settings
 from voxweb.dicom import DicomDatabase
 from voxweb.execution import Executor
 from voxweb.logring import LogRing
-from voxweb.render.service import render_service
+from voxweb.render.service import RenderService
 from voxweb.scripting.namespace import exec_namespace
 from voxweb.services.dicom_bridge import DicomBridge
 from voxweb.services.fetch import FetchPolicy
@@ -71,8 +71,13 @@ class ServerContext:
     request_shutdown: Callable[[], None] = lambda: None
     lock: threading.Lock = field(default_factory=threading.Lock)
     workspace: Workspace = field(default_factory=Workspace)
+    render: RenderService = None  # type: ignore[assignment] - made in __post_init__ if not given
     executor: Executor | None = None
     _dicom: DicomDatabase | None = None
+
+    def __post_init__(self) -> None:
+        if self.render is None:  # one render service per scene, with its caches
+            self.render = RenderService(self.workspace.scene, self.settings.render_backend)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServerContext:
@@ -103,18 +108,18 @@ class ServerContext:
             auto_volume_rendering=settings.auto_volume_rendering,
             max_volume_size=settings.max_volume_size,
         )
-        render_service(workspace.scene, settings.render_backend)  # the backend the settings name
         ctx = cls(
             settings=settings,
             token=token,
             switches=switches,
             log=LogRing(settings.log_buffer_size),
             workspace=workspace,
+            render=RenderService(workspace.scene, settings.render_backend),
         )
         ctx.log.redact.add(token)
         bridge = DicomBridge(workspace, lambda: ctx.dicom)
         ctx.executor = Executor(
-            lambda: exec_namespace(workspace, bridge),
+            lambda: exec_namespace(workspace, bridge, ctx.render),
             lock=workspace.scene.lock,
             timeout=settings.exec_timeout,
         )

@@ -26,6 +26,7 @@ from voxweb.http.body import read_body
 from voxweb.http.errors import KNOWN_ERRORS, failure_of
 from voxweb.http.logstream import log_stream
 from voxweb.http.responses import error_response
+from voxweb.scene.views import LAYOUT_GRIDS, LAYOUT_TITLES
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +106,12 @@ class SampleInfo(BaseModel):
     )
 
 
+class LayoutGrid(BaseModel):
+    name: str
+    title: str | None  # None: drawable, but not offered in a layout menu
+    rows: list[list[str]]
+
+
 class Stored(BaseModel):
     success: bool = True
     study: str
@@ -177,6 +184,19 @@ def build_api(ctx: ServerContext) -> FastAPI:
             ctx.set_switch(name, on)
             logger.warning("API switch %s turned %s", name, "on" if on else "off")
         return status()
+
+    @app.get(
+        "/api/layouts",
+        response_model=list[LayoutGrid],
+        summary="Where each layout puts its views (rows of view names; 3-D views as 3D:<n>)",
+    )
+    async def get_layouts() -> list[LayoutGrid]:
+        menu = [n for n in LAYOUT_TITLES if n in LAYOUT_GRIDS]
+        rest = [n for n in LAYOUT_GRIDS if n not in LAYOUT_TITLES]
+        return [
+            LayoutGrid(name=n, title=LAYOUT_TITLES.get(n), rows=LAYOUT_GRIDS[n])
+            for n in menu + rest
+        ]
 
     @app.get("/api/log", response_model=LogSnapshot, summary="Log entries after a sequence number")
     async def get_log(after: int = 0) -> LogSnapshot:

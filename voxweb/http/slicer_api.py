@@ -367,7 +367,7 @@ class SlicerApi:
         # view; voxweb also honours size, window, level, format, quality, fiducials, and
         # stateless=1 (render without moving the shared view).
         from voxweb.http.conditional import ConditionalResponse
-        from voxweb.render.service import SliceRequest, render_service
+        from voxweb.render.service import SliceRequest
 
         def optional(key: str) -> float | None:
             return req.number(key, 0.0) if key in req.query else None
@@ -385,7 +385,7 @@ class SlicerApi:
             fiducials=self._flag(req, "fiducials"),
             image=self._image_options(req),
         )
-        service = render_service(self.workspace.scene)
+        service = self.ctx.render
         result = self._render_call(service.slice_image, request)
         if result is None:
             return empty_response(404)  # Slicer: no image in the view -> empty 404
@@ -398,7 +398,7 @@ class SlicerApi:
         # orbitX/orbitY (degrees), zoom (factor), format, quality, mode=composite|mip,
         # render=fast|full, boxVisible and stateless=1. Camera moves persist, as in Slicer.
         from voxweb.http.conditional import ConditionalResponse
-        from voxweb.render.service import ThreeDRequest, render_service
+        from voxweb.render.service import ThreeDRequest
 
         box = req.query.get("boxVisible")
         zoom = req.query.get("zoom")
@@ -419,16 +419,15 @@ class SlicerApi:
             box=None if box is None else self._flag(req, "boxVisible"),
             image=self._image_options(req),
         )
-        service = render_service(self.workspace.scene)
+        service = self.ctx.render
         result = self._render_call(service.threed_image, request)
         return ConditionalResponse(result.body, result.media_type, result.etag)
 
     def screenshot(self, req: SlicerRequest) -> Response:
         # Slicer grabs its main window; voxweb composes the layout's views (size=WxH, 1024x768).
         from voxweb.http.conditional import ConditionalResponse
-        from voxweb.render.service import render_service
 
-        service = render_service(self.workspace.scene)
+        service = self.ctx.render
         result = self._render_call(service.screenshot, self._size(req), self._image_options(req))
         return ConditionalResponse(result.body, result.media_type, result.etag)
 
@@ -436,7 +435,6 @@ class SlicerApi:
         # Slicer answers 500 for any format (it lowercases before comparing with "glTF");
         # voxweb accepts glTF in any case and refuses others with Slicer's message.
         from voxweb.http.conditional import ConditionalResponse
-        from voxweb.render.service import render_service
 
         fmt = req.query.get("format", "glTF")
         if fmt.lower() != "gltf":
@@ -447,7 +445,7 @@ class SlicerApi:
         except ValueError:
             raise SlicerError(f"invalid literal for int() with base 10: {index_text!r}") from None
         box = is_not_no(req.query.get("boxVisible", "false"))
-        service = render_service(self.workspace.scene)
+        service = self.ctx.render
         result = self._render_call(service.gltf, index, box)
         return ConditionalResponse(result.body, result.media_type, result.etag)
 
