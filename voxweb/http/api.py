@@ -26,6 +26,7 @@ from voxweb.http.body import read_body
 from voxweb.http.errors import KNOWN_ERRORS, failure_of
 from voxweb.http.logstream import log_stream
 from voxweb.http.responses import error_response
+from voxweb.io.naming import stem
 from voxweb.scene.views import LAYOUT_GRIDS, LAYOUT_TITLES
 
 logger = logging.getLogger(__name__)
@@ -241,8 +242,7 @@ def build_api(ctx: ServerContext) -> FastAPI:
                         raise HTTPException(404, f"there is no volume with ID {change.volume!r}")
                     workspace.show_volume(node, fit=change.fit)
                 if change.label_opacity is not None:
-                    for view in workspace.slice_views():
-                        view.label_opacity = float(change.label_opacity)  # bumps its mtime
+                    workspace.set_label_opacity(change.label_opacity)
 
         await run_in_threadpool(apply)
         return Ok()
@@ -282,8 +282,7 @@ def build_api(ctx: ServerContext) -> FastAPI:
         },
     )
     async def upload_file(request: Request, filename: str) -> Loaded:
-        from voxweb.http.slicer_api import FILETYPE_BY_EXTENSION
-        from voxweb.io.load import file_extension
+        from voxweb.io.naming import FILETYPE_BY_EXTENSION, file_extension
 
         name = os.path.basename(filename.replace("\\", "/")).strip()
         filetype = FILETYPE_BY_EXTENSION.get(file_extension(name)) if name else None
@@ -302,7 +301,7 @@ def build_api(ctx: ServerContext) -> FastAPI:
             with os.fdopen(create_private_file(path), "wb") as out:
                 out.write(data)
             try:
-                nodes = ctx.workspace.load_file(path, filetype, {"name": _stem(name)})
+                nodes = ctx.workspace.load_file(path, filetype, {"name": stem(name)})
             except Exception:
                 path.unlink(missing_ok=True)
                 folder.rmdir()
@@ -362,10 +361,3 @@ def build_api(ctx: ServerContext) -> FastAPI:
         return Stored(**stored)
 
     return app
-
-
-def _stem(filename: str) -> str:
-    from voxweb.io.load import file_extension
-
-    ext = file_extension(filename)
-    return (filename[: -len(ext)] if ext else filename) or filename

@@ -40,33 +40,25 @@ from voxweb.http.responses import (
 )
 from voxweb.io import nrrd as nrrd_io
 from voxweb.io import segmentation as seg_io
-from voxweb.io.load import file_extension
+from voxweb.io.naming import FILETYPE_BY_EXTENSION, file_extension
 from voxweb.io.sampledata import SampleDataError
 from voxweb.render.timeimage import time_image
 from voxweb.scene import (
     GridTransform,
     LabelMapVolume,
     LinearTransform,
-    MarkupsFiducial,
     ScalarVolume,
     Segmentation,
     properties,
 )
 from voxweb.services import dicom_bridge
-from voxweb.services.workspace import quaternion_matrix, update_tracker
+from voxweb.services.tracking import quaternion_matrix
 
 logger = logging.getLogger(__name__)
 
 FILTER_KEYS = ("id", "class", "name")
 # Slicer's reply to a volume upload: not valid JSON, but clients expect exactly these bytes.
 VOLUME_POSTED = b"{'status': 'success'}"
-FILETYPE_BY_EXTENSION = {
-    ".seg.nrrd": "SegmentationFile", ".seg.nhdr": "SegmentationFile", ".mrk.json": "MarkupsFile",
-    ".fcsv": "MarkupsFile", ".json": "MarkupsFile", ".tfm": "TransformFile", ".txt": "TransformFile",
-    ".h5": "TransformFile", ".stl": "ModelFile", ".obj": "ModelFile", ".vtk": "ModelFile",
-    ".ply": "ModelFile", ".nrrd": "VolumeFile", ".nhdr": "VolumeFile", ".nii": "VolumeFile",
-    ".nii.gz": "VolumeFile",
-}  # fmt: skip
 
 
 # Slicer answers every failure with its 500 envelope and clients parse it (spec §3); only a
@@ -318,15 +310,10 @@ class SlicerApi:
     def gui(self, req: SlicerRequest) -> Response:
         contents = req.query.get("contents", "").lower()
         if contents:
-            if contents not in ("viewers", "full"):
-                raise SlicerError("contents must be 'viewers' or 'full'")
-            self.workspace.layout().gui_contents = contents
+            self.workspace.set_gui_contents(contents)
         layout = req.query.get("viewersLayout")
         if layout:
-            try:
-                self.workspace.set_layout(layout)
-            except ValueError as exc:
-                raise SlicerError(str(exc)) from None
+            self.workspace.set_layout(layout)
         return json_response({"success": True})
 
     # --- rendering: /slice, /threeD, /screenshot, /threeDGraphics -------------------------
@@ -620,23 +607,7 @@ class SlicerApi:
     def grid_transform(self, req: SlicerRequest) -> Response:
         pattern = req.query.get("id")
         if req.body:
-            parsed = nrrd_io.read_displacement_field(
-                bytes(req.body), max_bytes=self.workspace.max_volume_size
-            )
-            scene = self.workspace.scene
-            with scene.lock:
-                matches = scene.find_nodes(pattern or "vtkMRMLGridTransformNode*")
-                if matches:
-                    target = matches[0]
-                    if not isinstance(target, GridTransform):
-                        raise SlicerError(
-                            f"node {target.name!r} ({target.id}) is not a grid transform"
-                        )
-                    target.displacement = parsed.displacement
-                    target.ijk_to_ras = parsed.ijk_to_ras
-                else:
-                    parsed.name = pattern or "GridTransform"
-                    target = scene.add(parsed)
+            target = self.workspace.put_grid_transform(pattern, req.body)
             return json_response({"success": True, "id": target.id, "name": target.name})
         with self.workspace.scene.lock:
             node = self.workspace.get(pattern or "vtkMRMLGridTransformNode*")
@@ -660,24 +631,10 @@ class SlicerApi:
                 raise SlicerError(
                     f'the body must be JSON {{"matrix": 4x4 numbers}} ({exc})'
                 ) from None
-            if matrix.shape != (4, 4) or not np.all(np.isfinite(matrix)):
-                raise SlicerError(f"matrix must be 4x4 finite numbers, got shape {matrix.shape}")
             pattern = req.query.get("id") or data.get("id")
+            name = str(data["name"]) if data.get("name") else None
+            node = self.workspace.put_linear_transform(pattern, matrix, name)
             with scene.lock:
-                matches = scene.find_nodes(pattern) if pattern else []
-                if matches:
-                    node = matches[0]
-                    if not isinstance(node, LinearTransform):
-                        raise SlicerError(
-                            f"node {node.name!r} ({node.id}) is not a linear transform"
-                        )
-                    node.matrix_to_parent = matrix
-                    if data.get("name"):
-                        node.name = str(data["name"])
-                else:
-                    node = scene.add(
-                        LinearTransform(matrix, name=str(data.get("name") or pattern or ""))
-                    )
                 return json_response(_transform_json(node))
         with scene.lock:
             node = self.workspace.get(req.query.get("id") or "vtkMRMLLinearTransformNode*")
@@ -697,7 +654,7 @@ class SlicerApi:
             except ValueError as exc:
                 raise SlicerError(str(exc)) from None
         p = req.numbers("p", 3)
-        update_tracker(self.workspace, rotation, p[:3] if p else None)
+        self.workspace.set_tracker(rotation, p[:3] if p else None)
         return text_response("Set matrix")
 
     # --- markups and segmentations -------------------------------------------------------
@@ -724,19 +681,7 @@ class SlicerApi:
         except ValueError:
             raise SlicerError(f"index must be an integer, not {index_text!r}") from None
         position = [req.number(axis, 0.0) for axis in ("r", "a", "s")]
-        with self.workspace.scene.lock:
-            node = self.workspace.get(req.query.get("id") or "vtkMRMLMarkupsFiducialNode*")
-            if not isinstance(node, MarkupsFiducial):
-                raise SlicerError(f"node {node.name!r} ({node.id}) is not a fiducial list")
-            count = len(node.control_points)
-            if index == count:
-                node.add_point(position)  # one past the end adds a point
-            elif 0 <= index < count:
-                node.set_point_position(index, position)
-            else:
-                raise SlicerError(
-                    f"{node.name} has {count} control points; index {index} is out of range"
-                )
+        self.workspace.place_control_point(req.query.get("id"), index, position)
         return json_response({"success": True})
 
     def segmentations(self, req: SlicerRequest) -> Response:
