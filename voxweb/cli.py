@@ -7,16 +7,79 @@ the config file and ``VOXWEB_*`` variables keep their say (see ``config.py``).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
+import typing
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from voxweb import __version__
 from voxweb.config import ConfigError, Settings
 from voxweb.datadir import use_private_umask
 
 BOOL = argparse.BooleanOptionalAction
+
+
+GROUPS = ("network", "security", "APIs", "files", "rendering", "performance", "other")
+
+
+def _size_text(n: int) -> str:
+    for unit, shift in (("T", 40), ("G", 30), ("M", 20), ("K", 10)):
+        if n >= 1 << shift and n % (1 << shift) == 0:
+            return f"{n >> shift}{unit}"
+    return str(n)
+
+
+def _help_of(field: dataclasses.Field) -> str:
+    """The field's help, with its default appended (written once, in Settings)."""
+    text = field.metadata["help"]
+    default = field.default
+    if not field.metadata["show_default"] or default in (None, False, dataclasses.MISSING):
+        return text
+    if default is True:
+        return f"{text} (default on)"
+    if field.name.endswith("_size"):
+        return f"{text} (default {_size_text(default)})"
+    return (
+        f"{text} (default {default:g})"
+        if isinstance(default, float)
+        else f"{text} (default {default})"
+    )
+
+
+def add_settings_options(
+    parser: argparse.ArgumentParser, names: Sequence[str] | None = None
+) -> None:
+    """One option per Settings field that has a flag (or only ``names``), in help groups.
+
+    Every option defaults to "not given" (None), so the config file and ``VOXWEB_*``
+    variables keep their say; ``Settings`` holds the real defaults.
+    """
+    hints = typing.get_type_hints(Settings)
+    fields = [f for f in dataclasses.fields(Settings) if f.metadata.get("flag")]
+    if names is not None:
+        fields = [f for f in fields if f.name in names]
+    groups = {g: parser.add_argument_group(g) for g in GROUPS}
+    for field in fields:
+        hint = hints[field.name]
+        args = [p for p in typing.get_args(hint) if p is not type(None)]
+        target = args[0] if args and typing.get_origin(hint) is not typing.Literal else hint
+        option: dict[str, Any] = {"help": _help_of(field), "default": None}
+        metavar = field.metadata["metavar"] or ("SIZE" if field.name.endswith("_size") else None)
+        if metavar:
+            option["metavar"] = metavar
+        if target is bool:
+            option["action"] = BOOL
+        elif typing.get_origin(hint) is list:
+            option["action"] = "append"
+        elif typing.get_origin(hint) is typing.Literal:
+            option["choices"] = list(typing.get_args(hint))
+        elif target in (int, float) and not field.name.endswith("_size"):
+            option["type"] = target  # sizes stay text: "4G" is parsed by Settings
+        flag = "--" + field.name.replace("_", "-")
+        groups[field.metadata["group"]].add_argument(flag, **option)
 
 
 def _serve_parser(sub: argparse._SubParsersAction) -> None:
@@ -27,144 +90,7 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
         "VOXWEB_<NAME> in the environment (flags win over env, env over the file).",
     )
     p.add_argument("--config", metavar="FILE", help="TOML settings file")
-    net = p.add_argument_group("network")
-    net.add_argument("--host", help="address to bind (default 127.0.0.1)")
-    net.add_argument(
-        "--port", type=int, help="port (default 2016; the next free one is used if busy)"
-    )
-    net.add_argument(
-        "--port-tries", type=int, help="how many ports to try from --port (default 50)"
-    )
-    net.add_argument("--certfile", help="TLS certificate (PEM) for HTTPS")
-    net.add_argument("--keyfile", help="TLS private key (PEM) for HTTPS")
-    net.add_argument(
-        "--allowed-host",
-        action="append",
-        metavar="NAME",
-        help="another Host name this server answers to (repeatable)",
-    )
-    sec = p.add_argument_group("security")
-    sec.add_argument(
-        "--auth",
-        choices=["token", "none"],
-        help="token (default) or none; none is refused unless --host is loopback",
-    )
-    sec.add_argument(
-        "--token",
-        help="API token (default: the data dir's token file, else a new random 256-bit token)",
-    )
-    sec.add_argument(
-        "--new-token",
-        action=BOOL,
-        help="make a new token instead of reusing the data dir's token file",
-    )
-    sec.add_argument(
-        "--cors-origin",
-        action="append",
-        metavar="ORIGIN",
-        help="allow this browser origin, e.g. https://volview.netlify.app (repeatable)",
-    )
-    sec.add_argument("--static-auth", action=BOOL, help="require the token for static pages too")
-    sec.add_argument("--max-body-size", help="largest request body, e.g. 4G (default 4G)")
-    sec.add_argument(
-        "--max-volume-size",
-        help="most voxel data one volume, segmentation, displacement field or DICOM series may "
-        "declare, e.g. 8G (default 4G); larger files are refused before any memory is used",
-    )
-    sec.add_argument(
-        "--header-timeout", type=float, help="seconds to receive a request header (default 10)"
-    )
-    sec.add_argument(
-        "--body-timeout", type=float, help="seconds a request body may stall (default 60)"
-    )
-    apis = p.add_argument_group("APIs")
-    apis.add_argument(
-        "--enable-exec", action=BOOL, help="allow /slicer/exec (remote Python); off by default"
-    )
-    apis.add_argument(
-        "--exec-timeout", type=float, help="seconds an exec script may run (default 60)"
-    )
-    apis.add_argument("--disable-slicer", action=BOOL, help="turn off the /slicer API")
-    apis.add_argument("--disable-dicom", action=BOOL, help="turn off the /dicom API")
-    apis.add_argument("--disable-static", action=BOOL, help="turn off static pages")
-    apis.add_argument(
-        "--dicom-delete",
-        action=BOOL,
-        help="allow DICOMweb DELETE of studies, series and instances (off: 405)",
-    )
-    files = p.add_argument_group("files")
-    files.add_argument(
-        "--docroot", metavar="DIR", help="static pages (default: the packaged control panel)"
-    )
-    files.add_argument(
-        "--ohif",
-        metavar="DIR",
-        help="serve this prebuilt OHIF v3 viewer (the dist/ folder of @ohif/app) at /browse",
-    )
-    files.add_argument(
-        "--data-dir", metavar="DIR", help="database, caches and token file (default: per-user)"
-    )
-    files.add_argument(
-        "--directory-listing", action=BOOL, help="list docroot folders without index.html"
-    )
-    files.add_argument(
-        "--file-root",
-        action="append",
-        metavar="DIR",
-        help="a folder clients may read and write by path (repeatable; none by default)",
-    )
-    files.add_argument(
-        "--allow-url-fetch", action=BOOL, help="let clients load data from http(s) URLs"
-    )
-    files.add_argument(
-        "--allow-private-urls",
-        action=BOOL,
-        help="with --allow-url-fetch, also fetch from loopback/private addresses",
-    )
-    files.add_argument(
-        "--url-private-host",
-        action="append",
-        metavar="HOST",
-        help="a host that may be fetched although it resolves to a private address",
-    )
-    files.add_argument(
-        "--sample",
-        action="append",
-        metavar="NAME",
-        help="load this sample data set at start, e.g. MRHead (repeatable)",
-    )
-    files.add_argument(
-        "--sample-download",
-        action=BOOL,
-        help="download sample data when online (default on; offline copies otherwise)",
-    )
-    render = p.add_argument_group("rendering")
-    render.add_argument(
-        "--render-backend",
-        choices=["auto", "vtk", "numpy"],
-        help="3-D renderer: VTK offscreen (EGL), the numpy ray caster, or auto (VTK when a GL "
-        "context can be made)",
-    )
-    render.add_argument(
-        "--auto-volume-rendering",
-        action=BOOL,
-        help="show the first volume of an empty scene in the 3-D views (default on)",
-    )
-    other_perf = p.add_argument_group("performance")
-    other_perf.add_argument(
-        "--memory-reuse-size",
-        help="freed memory kept for reuse instead of returned to the OS, e.g. 512M (0 = off; "
-        "Linux). Saves the page faults of every large upload and render buffer",
-    )
-    other_perf.add_argument(
-        "--ingest-processes",
-        type=int,
-        help="worker processes that store STOW-RS uploads in parallel (default: one per core, "
-        "counting at most 4, plus one; 0 = in the server process)",
-    )
-    other = p.add_argument_group("other")
-    other.add_argument("--log-console", action=BOOL, help="print the access log to the console")
-    other.add_argument("--open", action=BOOL, help="open the control panel in the system browser")
+    add_settings_options(p)
     p.set_defaults(func=_serve)
 
 
