@@ -25,9 +25,9 @@ from voxweb.io.errors import FileFormatError, UnsupportedFileTypeError
 from voxweb.io.limits import DEFAULT_MAX_VOLUME_SIZE
 from voxweb.io.naming import file_extension
 from voxweb.scene import geometry
+from voxweb.scene.markups import MarkupsNode
 from voxweb.scene.nodes import (
     LabelMapVolume,
-    MarkupsNode,
     Model,
     Node,
     ScalarVolume,

@@ -15,6 +15,7 @@ from voxweb.render.service import RenderService
 from voxweb.scripting import (  # noqa: F401
     cameras,
     cli_modules,
+    color_ramps,
     crop_volume,
     hierarchy,
     markups,
