@@ -35,30 +35,33 @@ def _shared() -> list[bytes]:
     return _batch(99, 10)
 
 
-def _ingest_all(data_dir: str, items: list[bytes]) -> list[str]:
-    db = DicomDatabase(data_dir, fsync=True)
+def _ingest_all(data_dir: str, items: list[bytes], url: str | None) -> list[str]:
+    db = DicomDatabase(data_dir, index_url=url, fsync=True)
     try:
         return [db.ingest_bytes(d).status for d in items]
     finally:
         db.close()
 
 
-def _process_worker(data_dir: str, tag: int, n: int) -> None:
-    statuses = _ingest_all(data_dir, _batch(tag, n) + _shared())
+def _process_worker(data_dir: str, tag: int, n: int, url: str | None) -> None:
+    statuses = _ingest_all(data_dir, _batch(tag, n) + _shared(), url)
     assert all(s in ("stored", "duplicate") for s in statuses), statuses
 
 
-def test_threads_and_processes(tmp_path):
+def test_threads_and_processes(tmp_path, index_url):
     data_dir = str(tmp_path / "data")
-    DicomDatabase(data_dir).close()  # create the schema once, like the server does
+    DicomDatabase(data_dir, index_url=index_url).close()  # the schema, as the server makes it
     ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_process_worker, args=(data_dir, 10 + p, 40)) for p in range(2)]
+    procs = [
+        ctx.Process(target=_process_worker, args=(data_dir, 10 + p, 40, index_url))
+        for p in range(2)
+    ]
     for p in procs:
         p.start()
     results: dict[int, list[str]] = {}
 
     def run(tag: int) -> None:
-        results[tag] = _ingest_all(data_dir, _batch(tag, 40) + _shared())
+        results[tag] = _ingest_all(data_dir, _batch(tag, 40) + _shared(), index_url)
 
     threads = [threading.Thread(target=run, args=(t,)) for t in range(4)]
     for t in threads:
@@ -72,7 +75,7 @@ def test_threads_and_processes(tmp_path):
         assert all(s in ("stored", "duplicate") for s in statuses), statuses
     assert len(results) == 4
 
-    db = DicomDatabase(data_dir)
+    db = DicomDatabase(data_dir, index_url=index_url)
     expected = 6 * 40 + 10
     assert db.index.counts()["instances"] == expected
     assert db.index.counts()["studies"] == len(STUDIES)

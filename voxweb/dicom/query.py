@@ -538,11 +538,13 @@ def _pk(level: str) -> Any:
 
 
 def _order(level: str) -> list[Any]:
+    # total orders (the pk breaks ties), missing numbers first on every engine: the same
+    # answer and the same pages from SQLite and PostgreSQL
     if level == "study":
         return [studies.c.study_date.desc(), studies.c.study_time.desc(), studies.c.pk.desc()]
     if level == "series":
-        return [studies.c.pk, series.c.series_number, series.c.pk]
-    return [series.c.pk, instances.c.instance_number, instances.c.pk]
+        return [studies.c.pk, series.c.series_number.nulls_first(), series.c.pk]
+    return [series.c.pk, instances.c.instance_number.nulls_first(), instances.c.pk]
 
 
 def _extras(conn: Any, level: str, pks: list[int], tags: set[int]) -> dict[int, dict[str, Any]]:
