@@ -98,6 +98,9 @@ class Settings:
     sample_download: bool = True
     memory_reuse_size: int = 512 << 20
     ingest_processes: int | None = None  # STOW-RS worker processes (serve: cores + 1)
+    # the DICOM index: postgresql://user@host:port/db (many processes or hosts); None: an
+    # SQLite file in the data dir
+    database_url: str | None = None
     render_backend: Literal["auto", "vtk", "numpy"] = "auto"
     auto_volume_rendering: bool = True
 
@@ -141,6 +144,8 @@ class Settings:
             raise ConfigError(f"port must be between 0 and 65535, not {self.port}")
         if self.port_tries < 1:
             raise ConfigError("port_tries must be at least 1")
+        if self.database_url is not None:
+            _check_database_url(self.database_url)
         if self.ingest_processes is not None and not 0 <= self.ingest_processes <= 64:
             raise ConfigError("ingest_processes must be between 0 and 64")
         if bool(self.certfile) != bool(self.keyfile):
@@ -215,6 +220,20 @@ class Settings:
                 raise ConfigError(f"unknown setting {key!r}")
             kwargs[name] = _coerce(name, raw, hints[name])
         return cls(**kwargs)
+
+
+_DATABASE_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg", "sqlite")
+
+
+def _check_database_url(url: str) -> None:
+    """Refuse what cannot be an index URL, without repeating the URL (it may hold a password)."""
+    scheme, sep, _ = url.partition("://")
+    if not sep or scheme.lower() not in _DATABASE_SCHEMES:
+        given = f", not a {scheme!r} URL" if sep else ""
+        raise ConfigError(
+            "database_url must look like postgresql://user@host:port/database "
+            f"(or sqlite:///path){given}"
+        )
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from typing import Any
 from voxweb import __version__
 from voxweb.config import Settings
 from voxweb.dicom import DicomDatabase
+from voxweb.dicom.dburl import url_password
 from voxweb.execution import Executor
 from voxweb.logring import LogRing
 from voxweb.render.service import render_service
@@ -112,6 +113,7 @@ class ServerContext:
             workspace=workspace,
         )
         ctx.log.redact.add(token)
+        ctx.log.redact.add(url_password(settings.database_url))  # never in a log line
         bridge = DicomBridge(workspace, lambda: ctx.dicom)
         ctx.executor = Executor(
             lambda: exec_namespace(workspace, bridge),
@@ -128,6 +130,7 @@ class ServerContext:
                 if self._dicom is None:
                     self._dicom = DicomDatabase(
                         self.settings.resolved_data_dir(),
+                        index_url=self.settings.database_url,
                         ingest_processes=self.settings.resolved_ingest_processes(),
                     )
                     if self._dicom.workers is not None:

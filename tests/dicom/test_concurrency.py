@@ -97,3 +97,66 @@ def test_threads_and_processes(tmp_path, index_url):
     assert db.check(min_age_s=0).ok
     assert len(list(db.store.iter_files())) == expected
     db.close()
+
+
+def test_overlapping_batches_at_the_same_moment(tmp_path, index_url):
+    # Six writers store the same new patient, study, series and instances at once (plus one
+    # instance of their own): on PostgreSQL they race for the same unique keys. Each instance
+    # is stored exactly once, the others see duplicates, and no error reaches a caller.
+    shared = [
+        make_instance(
+            StudyInstanceUID="1.2.826.0.1.98",
+            SeriesInstanceUID=f"1.2.826.0.1.98.{i % 3}",
+            SOPInstanceUID=f"1.2.826.0.1.98.{i % 3}.{i}",
+            PatientID="RACE",
+            Modality=["CT", "MR", "PT"][i % 3],
+            InstanceNumber=i,
+        )
+        for i in range(12)
+    ]
+    dbs = [DicomDatabase(tmp_path / "data", index_url=index_url, fsync=False) for _ in range(6)]
+    start = threading.Barrier(len(dbs))
+    results: dict[int, list[str]] = {}
+    errors: list[BaseException] = []
+
+    def run(n: int) -> None:
+        own = make_instance(
+            StudyInstanceUID="1.2.826.0.1.98",
+            SeriesInstanceUID="1.2.826.0.1.98.0",
+            SOPInstanceUID=f"1.2.826.0.1.98.0.own{n}",
+            PatientID="RACE",
+        )
+        try:
+            start.wait()
+            batch = shared[n % 4 :] + [own] + shared[: n % 4]  # different orders
+            results[n] = [r.status for r in dbs[n].ingest_many(batch)]
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(dbs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    try:
+        assert not errors, errors
+        statuses = [s for r in results.values() for s in r]
+        assert statuses.count("stored") == len(shared) + len(dbs)
+        assert statuses.count("duplicate") == len(shared) * (len(dbs) - 1)
+        counts = dbs[0].index.counts()
+        assert counts == {"patients": 1, "studies": 1, "series": 3, "instances": 18}
+        (study,) = dbs[0].search_studies({"PatientID": "RACE"})
+        assert study["00080061"]["Value"] == ["CT", "MR", "PT"]
+        assert study["00201206"]["Value"] == [3] and study["00201208"]["Value"] == [18]
+        series_counts = {
+            s["0020000E"]["Value"][0]: s["00201209"]["Value"][0]
+            for s in dbs[0].search_series({}, study_uid="1.2.826.0.1.98")
+        }
+        assert series_counts == {
+            "1.2.826.0.1.98.0": 4 + len(dbs),
+            "1.2.826.0.1.98.1": 4,
+            "1.2.826.0.1.98.2": 4,
+        }
+    finally:
+        for db in dbs:
+            db.close()
