@@ -15,6 +15,7 @@ import pytest
 
 from tests.support.postgres import PostgresCluster, find_bindir
 from voxweb.dicom import DicomDatabase
+from voxweb.dicom.index import Index
 
 ENGINES = ["sqlite", "postgresql"]
 
@@ -28,20 +29,23 @@ def postgres_cluster():
             pytest.fail(reason + ": CI must run the PostgreSQL tests")
         pytest.skip(reason)
     cluster = PostgresCluster(PostgresCluster.make_root(), bindir).start()
+    # an index at the schema head, copied for each test (tests of empty ones: new_index_url)
+    cluster.make_template("voxweb_head", lambda url: Index(url).close())
     yield cluster
     cluster.stop()
     shutil.rmtree(cluster.root, ignore_errors=True)
 
 
-def _url_factory(engine: str, request: pytest.FixtureRequest):
-    """``(make, cleanup)``: ``make()`` gives a new empty database's URL (None: SQLite)."""
+def _url_factory(engine: str, request: pytest.FixtureRequest, template: str = "template0"):
+    """``(make, cleanup)``: ``make()`` gives a new database's URL (None: SQLite), empty or a
+    copy of ``template`` (``voxweb_head``: an index at the head revision)."""
     if engine == "sqlite":
         return (lambda: None), (lambda: None)
     cluster = request.getfixturevalue("postgres_cluster")
     made: list[str] = []
 
     def make() -> str:
-        made.append(cluster.create_database())
+        made.append(cluster.create_database(template))
         return made[-1]
 
     def cleanup() -> None:
@@ -67,9 +71,12 @@ def new_index_url(engine, request):
 
 
 @pytest.fixture
-def index_url(new_index_url):
-    """The index database of this test (None on SQLite: the data dir's file)."""
-    return new_index_url()
+def index_url(engine, request):
+    """The index database of this test, made at the head revision (None on SQLite: the data
+    dir's file, made by the test's first ``DicomDatabase``)."""
+    make, cleanup = _url_factory(engine, request, "voxweb_head")
+    yield make()
+    cleanup()
 
 
 @pytest.fixture
@@ -82,6 +89,6 @@ def db(tmp_path, index_url):
 @pytest.fixture(scope="module", params=ENGINES)
 def module_index_url(request):
     """An index database shared by the tests of one module (read-only fixtures)."""
-    make, cleanup = _url_factory(request.param, request)
+    make, cleanup = _url_factory(request.param, request, "voxweb_head")
     yield make()
     cleanup()

@@ -42,43 +42,47 @@ def test_head_is_the_scripts_head():
     assert schema.known_revisions()[-1] == schema.HEAD
 
 
-def test_a_new_database_is_made_at_head_with_the_model_of_index_py(db, engine):
-    assert _version(db.index.url) == [schema.HEAD]
-    insp = inspect(db.index.engine)
-    assert set(insp.get_table_names()) == {*schema.TABLES, "alembic_version"}
-    for table in metadata.sorted_tables:
-        columns = {c["name"]: c for c in insp.get_columns(table.name)}
-        assert set(columns) == set(table.c.keys()), table.name
-        for col in table.c:
-            assert columns[col.name]["nullable"] == col.nullable, (table.name, col.name)
-        indexes = {ix["name"]: ix["column_names"] for ix in insp.get_indexes(table.name)}
-        for ix in table.indexes:
-            assert indexes.get(ix.name) == [c.name for c in ix.columns], ix.name
-        uniques = [tuple(u["column_names"]) for u in insp.get_unique_constraints(table.name)] + [
-            tuple(ix["column_names"]) for ix in insp.get_indexes(table.name) if ix["unique"]
-        ]
-        for col in table.c:
-            if col.unique:
-                assert (col.name,) in uniques, (table.name, col.name)
-    if engine == "postgresql":
-        with db.index.engine.connect() as conn:
-            collations = dict(
-                conn.execute(
-                    text(
-                        "SELECT table_name || '.' || column_name, collation_name "
-                        "FROM information_schema.columns WHERE table_schema = current_schema() "
-                        "AND data_type = 'character varying' AND table_name <> 'alembic_version'"
-                    )
-                ).all()
-            )
-            sizes = conn.execute(
-                text(
-                    "SELECT data_type FROM information_schema.columns WHERE "
-                    "table_name = 'instances' AND column_name IN ('file_size', 'created')"
+def test_a_new_database_is_made_at_head_with_the_model_of_index_py(tmp_path, new_index_url, engine):
+    db = DicomDatabase(tmp_path / "data", index_url=new_index_url())
+    try:
+        assert _version(db.index.url) == [schema.HEAD]
+        insp = inspect(db.index.engine)
+        assert set(insp.get_table_names()) == {*schema.TABLES, "alembic_version"}
+        for table in metadata.sorted_tables:
+            columns = {c["name"]: c for c in insp.get_columns(table.name)}
+            assert set(columns) == set(table.c.keys()), table.name
+            for col in table.c:
+                assert columns[col.name]["nullable"] == col.nullable, (table.name, col.name)
+            indexes = {ix["name"]: ix["column_names"] for ix in insp.get_indexes(table.name)}
+            for ix in table.indexes:
+                assert indexes.get(ix.name) == [c.name for c in ix.columns], ix.name
+            uniques = [
+                tuple(u["column_names"]) for u in insp.get_unique_constraints(table.name)
+            ] + [tuple(ix["column_names"]) for ix in insp.get_indexes(table.name) if ix["unique"]]
+            for col in table.c:
+                if col.unique:
+                    assert (col.name,) in uniques, (table.name, col.name)
+        if engine == "postgresql":
+            with db.index.engine.connect() as conn:
+                collations = dict(
+                    conn.execute(
+                        text(
+                            "SELECT table_name || '.' || column_name, collation_name "
+                            "FROM information_schema.columns WHERE table_schema = current_schema() "
+                            "AND data_type = 'character varying' AND table_name <> 'alembic_version'"
+                        )
+                    ).all()
                 )
-            ).scalars()
-            assert set(sizes) == {"bigint"}
-        assert collations and set(collations.values()) == {"C"}, collations
+                sizes = conn.execute(
+                    text(
+                        "SELECT data_type FROM information_schema.columns WHERE "
+                        "table_name = 'instances' AND column_name IN ('file_size', 'created')"
+                    )
+                ).scalars()
+                assert set(sizes) == {"bigint"}
+            assert collations and set(collations.values()) == {"C"}, collations
+    finally:
+        db.close()
 
 
 def _legacy_sqlite(path) -> None:
@@ -160,7 +164,8 @@ def test_an_unknown_revision_is_refused(tmp_path, index_url):
     assert _version(url) == ["9999"]
 
 
-def test_a_database_of_something_else_is_refused(tmp_path, index_url):
+def test_a_database_of_something_else_is_refused(tmp_path, new_index_url):
+    index_url = new_index_url()
     url = _url(tmp_path, index_url)
     if index_url is None:
         (tmp_path / "data" / "dicom").mkdir(parents=True)
@@ -169,7 +174,8 @@ def test_a_database_of_something_else_is_refused(tmp_path, index_url):
         Index(url)
 
 
-def test_processes_opening_a_new_database_at_once_make_it_once(tmp_path, index_url):
+def test_processes_opening_a_new_database_at_once_make_it_once(tmp_path, new_index_url):
+    index_url = new_index_url()
     url = _url(tmp_path, index_url)
     if index_url is None:
         (tmp_path / "data" / "dicom").mkdir(parents=True)
@@ -198,7 +204,8 @@ def _voxweb(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_db_version_and_upgrade_commands(tmp_path, index_url):
+def test_db_version_and_upgrade_commands(tmp_path, new_index_url):
+    index_url = new_index_url()
     where = ["--database-url", index_url] if index_url else ["--data-dir", str(tmp_path / "d")]
     url = index_url or str(tmp_path / "d" / "dicom" / "index.sqlite")
     empty = _voxweb("db", "version", *where)
