@@ -21,13 +21,22 @@ def _run(connection) -> None:  # noqa: ANN001
         context.run_migrations()
 
 
-_given = context.config.attributes.get("connection")
-if _given is not None:
-    _run(_given)
-else:
-    _url = context.get_x_argument(as_dictionary=True).get("url")
-    if not _url:
+def _main(config) -> None:  # noqa: ANN001
+    given = config.attributes.get("connection")
+    if given is not None:
+        _run(given)
+        return
+    url = context.get_x_argument(as_dictionary=True).get("url")
+    if not url:
         raise SystemExit("give the database: alembic ... -x url=postgresql://... (or sqlite:///)")
-    with create_engine(normalize_url(_url)).connect() as _conn:
-        _run(_conn)
-        _conn.commit()
+    with create_engine(normalize_url(url)).connect() as conn:
+        _run(conn)
+        conn.commit()
+
+
+try:
+    _config = context.config
+except AttributeError:  # imported as a module (a walk of the package), not run by Alembic
+    _config = None
+if _config is not None:
+    _main(_config)
