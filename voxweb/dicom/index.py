@@ -35,6 +35,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    any_,
     bindparam,
     create_engine,
     delete,
@@ -47,6 +48,7 @@ from sqlalchemy import (
 from sqlalchemy import (
     Index as SqlIndex,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -344,6 +346,11 @@ def _lookup(conn: Connection, key: Any, keys: Iterable[str], *columns: Any) -> d
     """
     keys = list(keys)
     found: dict[str, Any] = {}
+    if conn.dialect.name == "postgresql":  # one array parameter: one statement, one plan
+        rows = _fetch(conn, _any_statement(key, *columns), {"keys": keys})
+        if len(columns) == 1:
+            return dict(rows)
+        return {r[0]: r for r in rows}
     for i in range(0, len(keys), _IN_BATCH):
         batch = keys[i : i + _IN_BATCH]
         size = _bucket(len(batch))
@@ -372,6 +379,12 @@ def _lookup_statement(size: int, key: Any, *columns: Any) -> Any:
     # five times per STOW-RS request.
     keys = [bindparam(name) for name in _KEY_NAMES[:size]]
     return select(key, *columns).where(key.in_(keys))
+
+
+@lru_cache(maxsize=64)
+def _any_statement(key: Any, *columns: Any) -> Any:
+    # PostgreSQL: ``key = ANY(%(keys)s)`` with the list as one array (psycopg adapts it)
+    return select(key, *columns).where(key == any_(bindparam("keys", type_=ARRAY(key.type))))
 
 
 @dataclass(frozen=True)
