@@ -10,6 +10,7 @@ file I/O on instance files and knows nothing about HTTP.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -149,6 +150,26 @@ instances = Table(
     Column("created", Integer, nullable=False, default=0),
     SqlIndex("ix_instances_series_number", "series_fk", "instance_number"),
 )
+
+
+def _without_nul(rec: InstanceRecord) -> InstanceRecord:
+    """``rec`` with NUL characters dropped from its text fields.
+
+    A NUL inside a text value is invalid DICOM, yet files have them; PostgreSQL cannot store
+    one in a text column, so neither engine keeps it (the same answers from both). The
+    cached JSON keeps them, escaped as ``\\u0000``.
+    """
+    texts = [v for v in vars(rec).values() if v.__class__ is str]
+    if not any("\x00" in v for v in texts):
+        return rec
+    return dataclasses.replace(
+        rec,
+        **{
+            k: v.replace("\x00", "")
+            for k, v in vars(rec).items()
+            if v.__class__ is str and "\x00" in v
+        },
+    )
 
 
 def _study_values(rec: InstanceRecord, patient_pk: int) -> dict[str, Any]:
@@ -644,6 +665,7 @@ class Index:
         The outcomes are those of adding the items one by one in order (see ``add``), for a
         handful of set-wise statements instead of six per instance.
         """
+        items = [(_without_nul(rec), path, linked) for rec, path, linked in items]
 
         def work(conn: Connection) -> list[AddOutcome]:
             out: list[AddOutcome] = []

@@ -197,6 +197,8 @@ def parse_query(params: Mapping[str, Any] | Iterable[tuple[str, str]]) -> QidoQu
             pairs.append((key, "" if value is None else str(value)))
     q = QidoQuery([], set(), False, False, None, 0)
     for key, value in pairs:
+        if "\x00" in value:  # never in a DICOM value; PostgreSQL refuses it in any text
+            raise QueryError(f"{key}: values cannot contain a NUL character")
         lk = key.lower()
         if lk in IGNORED_PARAMS:
             continue
