@@ -120,6 +120,10 @@ def _serve(args: argparse.Namespace) -> int:
         from voxweb.dicom.workers import default_processes
 
         settings.ingest_processes = default_processes()
+    problem = None if settings.disable_dicom else _index_problem(settings)
+    if problem:
+        print(f"voxweb: {problem}", file=sys.stderr)
+        return 2
     try:
         server = Server(settings)
         console.addFilter(RedactFilter(server.ctx.log.redact))
@@ -149,6 +153,12 @@ def _database_options(parser: argparse.ArgumentParser, default: object) -> None:
     parser.add_argument(
         "--config", metavar="FILE", default=default, help="TOML settings file (for data_dir)"
     )
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        default=default,
+        help="the DICOM index on PostgreSQL (postgresql://user@host:port/db), as the server's",
+    )
 
 
 def _dicom_parser(sub: argparse._SubParsersAction) -> None:
@@ -171,7 +181,7 @@ def _dicom_parser(sub: argparse._SubParsersAction) -> None:
         "--replace", action="store_true", help="replace instances whose content changed"
     )
     imp.add_argument("--quiet", action="store_true", help="no progress display")
-    imp.set_defaults(func=_dicom_import)
+    imp.set_defaults(func=_index_tool(_dicom_import))
     chk = dsub.add_parser("check", help="verify the index against the stored files")
     _database_options(chk, argparse.SUPPRESS)
     chk.add_argument("--repair", action="store_true", help="fix what the check finds")
@@ -182,7 +192,7 @@ def _dicom_parser(sub: argparse._SubParsersAction) -> None:
         metavar="S",
         help="leave files younger than this alone (an ingest may be writing them; default 60)",
     )
-    chk.set_defaults(func=_dicom_check)
+    chk.set_defaults(func=_index_tool(_dicom_check))
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
@@ -193,10 +203,129 @@ def _data_dir(args: argparse.Namespace) -> Path:
     return Settings.load(flags, config_file=getattr(args, "config", None)).resolved_data_dir()
 
 
+def _tool_settings(args: argparse.Namespace) -> Settings:
+    """Settings of a database tool: --data-dir and --database-url (before or after the
+    command), else --config / VOXWEB_*, else the defaults ``serve`` uses too."""
+    flags = {
+        "data_dir": getattr(args, "data_dir", None) or args.top_data_dir,
+        "database_url": getattr(args, "database_url", None),
+    }
+    return Settings.load(flags, config_file=getattr(args, "config", None))
+
+
 def _open_dicom_database(args: argparse.Namespace):  # noqa: ANN202
     from voxweb.dicom import DicomDatabase
 
-    return DicomDatabase(_data_dir(args))
+    settings = _tool_settings(args)
+    return DicomDatabase(settings.resolved_data_dir(), index_url=settings.database_url)
+
+
+def _index_problem(settings: Settings) -> str | None:
+    """Why the DICOM index cannot be used as it is (None: it can; made if new)."""
+    from voxweb.dicom.database import index_location
+    from voxweb.dicom.index import Index
+
+    try:
+        Index(index_location(settings.resolved_data_dir(), settings.database_url)).close()
+    except Exception as exc:
+        return _index_error(exc, settings)
+    return None
+
+
+def _index_error(exc: Exception, settings: Settings) -> str:
+    """A one-line message for an error opening the index; never shows the password."""
+    from sqlalchemy.exc import DBAPIError
+
+    from voxweb.dicom.database import index_location
+    from voxweb.dicom.dburl import display_url, url_password
+    from voxweb.dicom.errors import DicomError
+
+    if isinstance(exc, DicomError):
+        return str(exc)
+    if not isinstance(exc, (DBAPIError, OSError)):  # a bug: let it show its traceback
+        raise exc
+    # unreachable server, refused login, unreadable file
+    where = display_url(index_location(settings.resolved_data_dir(), settings.database_url))
+    first = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+    secret = url_password(settings.database_url)
+    first = first.replace(secret, "***") if secret else first
+    return f"cannot use the DICOM index {where}: {first}"
+
+
+def _index_tool(func):  # noqa: ANN001, ANN202
+    """A ``voxweb dicom|db`` command that says in one line why the index cannot be used."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return func(args)
+        except ConfigError:
+            raise
+        except Exception as exc:
+            print(f"voxweb: {_index_error(exc, _tool_settings(args))}", file=sys.stderr)
+            return 1
+
+    return run
+
+
+def _db_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "db",
+        help="DICOM index schema: version, upgrade",
+        description="The DICOM index's schema revision. A server refuses an index at an older "
+        "revision on PostgreSQL (SQLite ones are upgraded as they open) or at a revision it "
+        "does not know.",
+    )
+    _database_options(p, None)
+    dsub = p.add_subparsers(dest="db_command", required=True)
+    up = dsub.add_parser(
+        "upgrade",
+        help="upgrade the index to this voxweb's schema revision (creates an empty one)",
+        description="Upgrade the index in place. Back it up first, and stop the servers using "
+        "it: they refuse to start on an older revision anyway.",
+    )
+    _database_options(up, argparse.SUPPRESS)
+    up.set_defaults(func=_index_tool(_db_upgrade))
+    ver = dsub.add_parser("version", help="print the index's schema revision and this voxweb's")
+    _database_options(ver, argparse.SUPPRESS)
+    ver.set_defaults(func=_index_tool(_db_version))
+
+
+def _db_index(args: argparse.Namespace):  # noqa: ANN202
+    from voxweb.dicom.database import index_location
+    from voxweb.dicom.index import Index
+
+    settings = _tool_settings(args)
+    return Index(index_location(settings.resolved_data_dir(), settings.database_url), prepare=False)
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from voxweb.dicom import schema
+
+    index = _db_index(args)
+    try:
+        before, after = schema.upgrade(index.engine, index.write)
+    finally:
+        index.close()
+    if before.state == "current":
+        print(f"{index.display_url}: already at revision {after.current}")
+    else:
+        was = before.current or ("empty" if before.state == "empty" else "unrevisioned")
+        print(f"{index.display_url}: upgraded from {was} to revision {after.current}")
+    return 0
+
+
+def _db_version(args: argparse.Namespace) -> int:
+    from voxweb.dicom import schema
+
+    index = _db_index(args)
+    try:
+        st = schema.current_status(index.engine)
+    finally:
+        index.close()
+    print(f"index: {index.display_url}")
+    print(f"current: {st.current or '-'} ({st.state})")
+    print(f"head: {st.head}")
+    return 0 if st.state == "current" else 1
 
 
 def _tool_options(p: argparse.ArgumentParser) -> None:
@@ -359,6 +488,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _serve_parser(sub)
     _dicom_parser(sub)
+    _db_parser(sub)
     _token_parser(sub)
     _url_parser(sub)
     return parser

@@ -146,6 +146,13 @@ class Settings:
     data_dir: Path | None = setting(
         None, "database, caches and token file (default: per-user)", "files", metavar="DIR"
     )
+    database_url: str | None = setting(
+        None,
+        "DICOM index on PostgreSQL, e.g. postgresql://voxweb@dbhost:5432/voxweb, shared by "
+        "several servers (default: an SQLite file in the data dir)",
+        "files",
+        metavar="URL",
+    )
     directory_listing: bool = setting(False, "list docroot folders without index.html", "files")
     file_root: list[Path] = setting(
         help="a folder clients may read and write by path (repeatable; none by default)",
@@ -245,6 +252,8 @@ class Settings:
             raise ConfigError(f"port must be between 0 and 65535, not {self.port}")
         if self.port_tries < 1:
             raise ConfigError("port_tries must be at least 1")
+        if self.database_url is not None:
+            _check_database_url(self.database_url)
         if self.ingest_processes is not None and not 0 <= self.ingest_processes <= 64:
             raise ConfigError("ingest_processes must be between 0 and 64")
         if bool(self.certfile) != bool(self.keyfile):
@@ -319,6 +328,20 @@ class Settings:
                 raise ConfigError(f"unknown setting {key!r}")
             kwargs[name] = _coerce(name, raw, hints[name])
         return cls(**kwargs)
+
+
+_DATABASE_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg", "sqlite")
+
+
+def _check_database_url(url: str) -> None:
+    """Refuse what cannot be an index URL, without repeating the URL (it may hold a password)."""
+    scheme, sep, _ = url.partition("://")
+    if not sep or scheme.lower() not in _DATABASE_SCHEMES:
+        given = f", not a {scheme!r} URL" if sep else ""
+        raise ConfigError(
+            "database_url must look like postgresql://user@host:port/database "
+            f"(or sqlite:///path){given}"
+        )
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

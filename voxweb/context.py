@@ -19,6 +19,7 @@ from typing import Any
 from voxweb import __version__
 from voxweb.config import Settings
 from voxweb.dicom import DicomDatabase
+from voxweb.dicom.dburl import url_password
 from voxweb.execution import Executor
 from voxweb.logring import LogRing
 from voxweb.render.service import RenderService
@@ -117,6 +118,7 @@ class ServerContext:
             render=RenderService(workspace.scene, settings.render_backend),
         )
         ctx.log.redact.add(token)
+        ctx.log.redact.add(url_password(settings.database_url))  # never in a log line
         bridge = DicomBridge(workspace, lambda: ctx.dicom)
         ctx.executor = Executor(
             lambda: exec_namespace(workspace, bridge, ctx.render),
@@ -133,6 +135,7 @@ class ServerContext:
                 if self._dicom is None:
                     self._dicom = DicomDatabase(
                         self.settings.resolved_data_dir(),
+                        index_url=self.settings.database_url,
                         ingest_processes=self.settings.resolved_ingest_processes(),
                     )
                     if self._dicom.workers is not None:

@@ -58,6 +58,11 @@ _CACHE_ENTRIES = 256  # QIDO answers kept
 _CACHE_MAX_ENTRY = 4 << 20  # larger answers are not cached
 
 
+def index_location(data_dir: str | os.PathLike[str], index_url: str | None = None) -> str:
+    """The index a database in ``data_dir`` uses: ``index_url``, else its SQLite file."""
+    return str(index_url or (Path(data_dir) / "dicom" / "index.sqlite"))
+
+
 @lru_cache(maxsize=4096)
 def _frame_table(frames_json: str | None) -> list[list[tuple[int, int]]] | None:
     return loads_frames(frames_json)
@@ -80,7 +85,7 @@ class DicomDatabase:
         self.root = Path(data_dir) / "dicom"
         settings = IngestSettings(
             store_root=str(self.root / "store"),
-            index_url=str(index_url or (self.root / "index.sqlite")),
+            index_url=index_location(data_dir, index_url),
             fsync=fsync,
             duplicate_policy=duplicate_policy,
             bulk_threshold=bulk_threshold,
@@ -372,4 +377,4 @@ class DicomDatabase:
         return out
 
 
-__all__ = ["ByteRanges", "DicomDatabase"]
+__all__ = ["ByteRanges", "DicomDatabase", "index_location"]

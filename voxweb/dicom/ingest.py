@@ -78,7 +78,8 @@ class IngestSettings:
     files are fsynced, and the limits. A worker process builds its own ingester from them."""
 
     store_root: str
-    index_url: str  # an SQLAlchemy URL or the path of an SQLite file
+    # an SQLAlchemy URL or the path of an SQLite file; not in repr: it may hold a password
+    index_url: str = field(repr=False)
     fsync: bool = True
     duplicate_policy: DuplicatePolicy = "refuse"
     bulk_threshold: int = BULK_THRESHOLD

@@ -197,6 +197,8 @@ def parse_query(params: Mapping[str, Any] | Iterable[tuple[str, str]]) -> QidoQu
             pairs.append((key, "" if value is None else str(value)))
     q = QidoQuery([], set(), False, False, None, 0)
     for key, value in pairs:
+        if "\x00" in value:  # never in a DICOM value; PostgreSQL refuses it in any text
+            raise QueryError(f"{key}: values cannot contain a NUL character")
         lk = key.lower()
         if lk in IGNORED_PARAMS:
             continue
@@ -538,11 +540,13 @@ def _pk(level: str) -> Any:
 
 
 def _order(level: str) -> list[Any]:
+    # total orders (the pk breaks ties), missing numbers first on every engine: the same
+    # answer and the same pages from SQLite and PostgreSQL
     if level == "study":
         return [studies.c.study_date.desc(), studies.c.study_time.desc(), studies.c.pk.desc()]
     if level == "series":
-        return [studies.c.pk, series.c.series_number, series.c.pk]
-    return [series.c.pk, instances.c.instance_number, instances.c.pk]
+        return [studies.c.pk, series.c.series_number.nulls_first(), series.c.pk]
+    return [series.c.pk, instances.c.instance_number.nulls_first(), instances.c.pk]
 
 
 def _extras(conn: Any, level: str, pks: list[int], tags: set[int]) -> dict[int, dict[str, Any]]:
