@@ -519,17 +519,31 @@ class Index:
                     for chunk in _unique_sop_chunks(items):
                         out.extend(self._add_chunk(conn, chunk, replace))
                     return out
-            except (IntegrityError, OperationalError) as exc:
-                # PostgreSQL: a concurrent writer created the same patient/study/series first;
-                # SQLite: the busy timeout ran out under heavy load. Both are worth a retry.
-                transient = (
-                    isinstance(exc, IntegrityError) or "locked" in str(exc) or "busy" in str(exc)
-                )
-                if not transient or attempt == 7:
+            except Exception as exc:
+                if not self._is_write_race(exc) or attempt == 7:
                     raise
                 log.info("retrying the index insert of %d instance(s) after: %s", len(items), exc)
                 time.sleep(0.05 * (attempt + 1))
         raise AssertionError("unreachable")
+
+    def _is_write_race(self, exc: BaseException) -> bool:
+        """Whether a failed write transaction lost a race with another writer (retry it).
+
+        PostgreSQL: a concurrent writer (another process or host) created the same
+        patient/study/series/instance first (a unique violation), or two writers deadlocked on
+        the count rows; SQLite: the busy timeout ran out under heavy load. The hot path runs
+        statements on the DBAPI cursor (``_execute_many``), whose errors are the driver's own
+        classes, not SQLAlchemy's.
+        """
+        dbapi = self.engine.dialect.dbapi
+        integrity = (IntegrityError,) + ((dbapi.IntegrityError,) if dbapi is not None else ())
+        if isinstance(exc, integrity):
+            return True
+        operational = (OperationalError,) + ((dbapi.OperationalError,) if dbapi is not None else ())
+        text = str(exc).lower()
+        return isinstance(exc, operational) and any(
+            word in text for word in ("locked", "busy", "deadlock", "could not serialize")
+        )
 
     def _add_chunk(
         self, conn: Connection, items: Sequence[tuple[InstanceRecord, str, bool]], replace: bool
@@ -581,7 +595,7 @@ class Index:
                 _execute_many(
                     conn,
                     _INC_PATIENT_STUDIES,
-                    [{"k": k, "n": n} for k, n in per_patient.items()],
+                    [{"k": k, "n": n} for k, n in sorted(per_patient.items())],
                 )
                 study_pk.update(_lookup(conn, studies.c.study_uid, new_studies, studies.c.pk))
             _execute_many(
@@ -607,12 +621,13 @@ class Index:
             per_study[row.study_fk] += 1
             rows.append(_instance_values(rec, path, linked, row.pk, row.study_fk))
         _execute_many(conn, _INS_INSTANCE, rows)
-        _execute_many(conn, _INC_SERIES, [{"k": k, "n": n} for k, n in per_series.items()])
+        # rows locked in key order: concurrent writers (PostgreSQL) then never deadlock here
+        _execute_many(conn, _INC_SERIES, [{"k": k, "n": n} for k, n in sorted(per_series.items())])
         new_per_study = Counter(series_row[r.series_uid].study_fk for r in new_series)
         _execute_many(
             conn,
             _INC_STUDY,
-            [{"k": k, "s": new_per_study[k], "n": n} for k, n in per_study.items()],
+            [{"k": k, "s": new_per_study[k], "n": n} for k, n in sorted(per_study.items())],
         )
         for k in new_per_study:
             self._refresh_modalities(conn, k)
