@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from voxweb import __version__
+from voxweb.cli_dicomweb import add_dicomweb_parser
 from voxweb.config import ConfigError, Settings
 from voxweb.datadir import use_private_umask
 
@@ -359,6 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _serve_parser(sub)
     _dicom_parser(sub)
+    add_dicomweb_parser(sub)
     _token_parser(sub)
     _url_parser(sub)
     return parser

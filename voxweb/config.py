@@ -146,6 +146,21 @@ class Settings:
     data_dir: Path | None = setting(
         None, "database, caches and token file (default: per-user)", "files", metavar="DIR"
     )
+    # the DICOM index and instance files elsewhere: `voxweb dicomweb` hosts share both
+    database_url: str | None = setting(
+        None,
+        "the DICOM index as an SQLAlchemy URL, e.g. postgresql+psycopg://voxweb@db/voxweb "
+        "(default: SQLite in the data dir, for processes on one host)",
+        "files",
+        metavar="URL",
+    )
+    storage: Path | None = setting(
+        None,
+        "folder of the DICOM instance files, shared by all hosts of one database "
+        "(default: <data-dir>/dicom/store)",
+        "files",
+        metavar="DIR",
+    )
     directory_listing: bool = setting(False, "list docroot folders without index.html", "files")
     file_root: list[Path] = setting(
         help="a folder clients may read and write by path (repeatable; none by default)",

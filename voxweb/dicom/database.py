@@ -112,6 +112,17 @@ class DicomDatabase:
             self.workers.close()
         self.index.close()
 
+    def ready(self) -> str | None:
+        """None when the index answers and the storage is reachable; else what is wrong."""
+        try:
+            with self.index.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except Exception as exc:
+            return f"the index does not answer ({type(exc).__name__}: {exc})"
+        if not self.store.reachable():
+            return f"the storage {self.store.root} is not reachable"
+        return None
+
     # -- ingest --------------------------------------------------------------------------
     def ingest_bytes(self, data: bytes, **kwargs: Any) -> IngestResult:
         """STOW-RS part / any bytes: see ``voxweb.dicom.ingest.ingest_bytes``."""

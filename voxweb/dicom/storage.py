@@ -108,6 +108,10 @@ class Storage(Protocol):
         """Delete the object (missing is fine; linked files are never deleted)."""
         ...
 
+    def reachable(self) -> bool:
+        """True when the storage answers (for readiness probes)."""
+        ...
+
     def iter_files(self) -> Iterator[str]:
         """Every key in the storage (temporary objects excluded)."""
         ...

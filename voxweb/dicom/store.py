@@ -73,6 +73,10 @@ class Store:
 
     local_path = resolve  # a folder: every object has a path readers may open or send
 
+    def reachable(self) -> bool:
+        """True when the root folder is there (a shared mount may be gone)."""
+        return os.path.isdir(self._root)
+
     def size(self, stored_path: str) -> int | None:
         """Size of the file, or None when it is missing."""
         try:
