@@ -1,9 +1,9 @@
-"""``voxweb dicomweb``: the command that runs the DICOMweb service alone (many hosts).
+"""``voxweb dicomweb``: settings and start of the DICOMweb service alone (many hosts).
 
-Its flags are a subset of ``voxweb serve``'s with the same names and meanings (network,
-security, data), plus ``--database-url``, ``--storage`` and ``--token-file``; the scene,
-exec, static and Slicer options do not exist here. The service itself is
-``voxweb.dicomweb_server``.
+Its flags (built in ``cli.py``) are ``voxweb serve``'s for the settings named in
+``DICOMWEB_SETTINGS`` (network, security, database), plus ``--token-file``; the scene, exec,
+static and Slicer options do not exist here. The service itself is
+``voxweb.dicomweb_server``. Imports nothing from ``cli.py`` (which imports this).
 """
 
 from __future__ import annotations
@@ -16,81 +16,30 @@ from pathlib import Path
 
 from voxweb.config import ConfigError, Settings
 
-BOOL = argparse.BooleanOptionalAction
+# the Settings that make sense without a scene: `voxweb serve`'s flags of these names
+DICOMWEB_SETTINGS = (
+    "host",
+    "port",
+    "port_tries",
+    "certfile",
+    "keyfile",
+    "allowed_host",
+    "auth",
+    "token",
+    "new_token",
+    "cors_origin",
+    "max_body_size",
+    "header_timeout",
+    "body_timeout",
+    "dicom_delete",
+    "data_dir",
+    "database_url",
+    "storage",
+    "ingest_processes",
+    "memory_reuse_size",
+    "log_console",
+)
 _FLAGS_NOT_SETTINGS = ("func", "command", "config", "top_data_dir", "token_file")
-
-
-def add_dicomweb_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "dicomweb",
-        help="run only the DICOMweb service (stateless; several hosts on one database)",
-        description="Serve /dicom (QIDO-RS, WADO-RS, WADO-URI, STOW-RS, DELETE) and /healthz, "
-        "nothing else, from a DICOM index (--database-url) and an instance folder (--storage). "
-        "Hosts sharing both serve one database. Flags mean what they mean for `voxweb serve`; "
-        "each can also be set in the --config TOML file or as VOXWEB_<NAME>.",
-    )
-    p.add_argument("--config", metavar="FILE", help="TOML settings file")
-    data = p.add_argument_group("data")
-    data.add_argument(
-        "--database-url",
-        metavar="URL",
-        help="the DICOM index, e.g. postgresql+psycopg://voxweb@db/voxweb (default: SQLite "
-        "in the data dir, for processes on one host only)",
-    )
-    data.add_argument(
-        "--storage",
-        metavar="DIR",
-        help="folder of the instance files, shared by all hosts (default: <data-dir>/dicom/store)",
-    )
-    data.add_argument("--data-dir", metavar="DIR", help="token file and default database")
-    data.add_argument("--dicom-delete", action=BOOL, help="allow DICOMweb DELETE (off: 405)")
-    net = p.add_argument_group("network")
-    net.add_argument("--host", help="address to bind (default 127.0.0.1)")
-    net.add_argument("--port", type=int, help="port (default 2016)")
-    net.add_argument(
-        "--port-tries",
-        type=int,
-        help="ports to try from --port (default 1: a balancer expects the port it was given)",
-    )
-    net.add_argument("--certfile", help="TLS certificate (PEM) for HTTPS")
-    net.add_argument("--keyfile", help="TLS private key (PEM) for HTTPS")
-    net.add_argument(
-        "--allowed-host",
-        action="append",
-        metavar="NAME",
-        help="another Host name this server answers to, e.g. the balancer's (repeatable)",
-    )
-    sec = p.add_argument_group("security")
-    sec.add_argument(
-        "--auth", choices=["token", "none"], help="token (default) or none (loopback only)"
-    )
-    sec.add_argument("--token", help="API token (all hosts behind one balancer share it)")
-    sec.add_argument(
-        "--token-file",
-        metavar="FILE",
-        help="read the API token from this file (e.g. a deployment secret)",
-    )
-    sec.add_argument(
-        "--new-token", action=BOOL, help="make a new token instead of the data dir's token file"
-    )
-    sec.add_argument(
-        "--cors-origin",
-        action="append",
-        metavar="ORIGIN",
-        help="allow this browser origin, e.g. https://viewer.example.org (repeatable)",
-    )
-    sec.add_argument("--max-body-size", help="largest request body, e.g. 4G (default 4G)")
-    sec.add_argument("--header-timeout", type=float, help="seconds to receive a header")
-    sec.add_argument("--body-timeout", type=float, help="seconds a request body may stall")
-    perf = p.add_argument_group("performance")
-    perf.add_argument(
-        "--ingest-processes",
-        type=int,
-        help="worker processes that store STOW-RS uploads (default: cores, at most 4, + 1)",
-    )
-    perf.add_argument("--memory-reuse-size", help="freed memory kept for reuse (0 = off)")
-    perf.add_argument("--log-console", action=BOOL, help="print the access log to the console")
-    p.set_defaults(func=run_dicomweb)
 
 
 def dicomweb_settings(args: argparse.Namespace) -> Settings:
