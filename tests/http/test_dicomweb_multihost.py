@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import multiprocessing
 import os
 import queue
 import random
 import threading
 import uuid
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 
 import pydicom
 import pytest
@@ -69,27 +71,31 @@ def database_url(request, tmp_path):
 def two_hosts(tmp_path, database_url):
     """Two dicomweb processes, each with its own data dir, sharing index and storage.
 
-    One ingests in a worker process, the other in the server process: both paths race.
+    They start at the same moment on the empty database (both create the schema); one
+    ingests in a worker process, the other in the server process: both paths race.
     """
     storage = tmp_path / "storage"
-    hosts = []
+    hosts = [
+        VoxwebProcess(
+            tmp_path / f"host-{name}",
+            command="dicomweb",
+            args=[
+                "--database-url",
+                database_url,
+                "--storage",
+                str(storage),
+                "--token",
+                TOKEN,
+                "--ingest-processes",
+                workers,
+            ],
+        )
+        for name, workers in (("a", "1"), ("b", "0"))
+    ]
     try:
-        for name, workers in (("a", "1"), ("b", "0")):
-            proc = VoxwebProcess(
-                tmp_path / f"host-{name}",
-                command="dicomweb",
-                args=[
-                    "--database-url",
-                    database_url,
-                    "--storage",
-                    str(storage),
-                    "--token",
-                    TOKEN,
-                    "--ingest-processes",
-                    workers,
-                ],
-            )
-            hosts.append(proc.start(timeout=60))
+        with ThreadPoolExecutor(len(hosts)) as pool:
+            list(pool.map(lambda proc: proc.start(timeout=60), hosts))
+        for proc in hosts:
             proc.token = TOKEN
         yield hosts
     finally:
@@ -286,3 +292,31 @@ def test_two_processes_share_one_database(two_hosts):
     assert _stow(a, [late]).status_code == 200
     after = _qido(b, "/dicom/studies", limit="1000")
     assert len(after) == len(before) + 1
+
+
+def _open_index_after(barrier, url: str, results) -> None:
+    from voxweb.dicom.index import Index
+
+    barrier.wait(30)
+    try:
+        Index(url).close()
+        results.put("ok")
+    except Exception as exc:
+        results.put(f"{type(exc).__name__}: {exc}"[:300])
+
+
+def test_hosts_starting_at_once_create_one_schema(database_url):
+    """Every host of a fleet creates the schema if missing; all start together on an empty
+    database (on PostgreSQL the losers once failed with a pg_type unique violation)."""
+    ctx = multiprocessing.get_context("spawn")
+    barrier, results = ctx.Barrier(4), ctx.Queue()
+    procs = [
+        ctx.Process(target=_open_index_after, args=(barrier, database_url, results))
+        for _ in range(4)
+    ]
+    for p in procs:
+        p.start()
+    outcomes = [results.get(timeout=60) for _ in procs]
+    for p in procs:
+        p.join(30)
+    assert outcomes == ["ok"] * 4

@@ -418,6 +418,9 @@ def _in_series_order(q: Any) -> Any:
     )
 
 
+_SCHEMA_LOCK = 0x766F7877  # "voxw": the PostgreSQL advisory lock taken to create the schema
+
+
 class Index:
     """SQL index of a DICOM database. Thread-safe; one instance per process."""
 
@@ -467,13 +470,20 @@ class Index:
         for attempt in range(20):
             try:
                 with self.write() as conn:
+                    if conn.dialect.name == "postgresql":
+                        # hosts starting at once on an empty database: one creates, the
+                        # others wait and then find the tables (else a pg_type unique
+                        # violation ends their start)
+                        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK})")
                     metadata.create_all(conn)
                     for table in metadata.sorted_tables:  # indexes added after a DB was made
                         for ix in table.indexes:
                             ix.create(conn, checkfirst=True)
                 return
-            except OperationalError as exc:  # another process created it at the same moment
-                if "already exists" not in str(exc) or attempt == 19:
+            except (OperationalError, IntegrityError) as exc:  # another process made it first
+                if not ("already exists" in str(exc) or "duplicate key" in str(exc)) or (
+                    attempt == 19
+                ):
                     raise
                 time.sleep(0.05)
 
