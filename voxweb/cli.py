@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from voxweb import __version__
+from voxweb.cli_dicomweb import DICOMWEB_SETTINGS
 from voxweb.config import ConfigError, Settings
 from voxweb.datadir import use_private_umask
 
@@ -138,6 +139,32 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dicomweb_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "dicomweb",
+        help="run only the DICOMweb service (stateless; several hosts on one database)",
+        description="Serve /dicom (QIDO-RS, WADO-RS, WADO-URI, STOW-RS, DELETE) and /healthz, "
+        "nothing else, from a DICOM index (--database-url) and an instance folder (--storage). "
+        "Hosts sharing both serve one database. Flags mean what they mean for `voxweb serve` "
+        "(except --port-tries: 1 by default here, a balancer expects the port it was given); "
+        "each can also be set in the --config TOML file or as VOXWEB_<NAME>.",
+    )
+    p.add_argument("--config", metavar="FILE", help="TOML settings file")
+    p.add_argument(
+        "--token-file",
+        metavar="FILE",
+        help="read the API token from this file (e.g. a deployment secret shared by all hosts)",
+    )
+    add_settings_options(p, DICOMWEB_SETTINGS)
+    p.set_defaults(func=_dicomweb)
+
+
+def _dicomweb(args: argparse.Namespace) -> int:
+    from voxweb.cli_dicomweb import run_dicomweb
+
+    return run_dicomweb(args)
+
+
 def _database_options(parser: argparse.ArgumentParser, default: object) -> None:
     """``--data-dir`` and ``--config``, taken before and after the ``dicom`` sub-command.
 
@@ -217,7 +244,9 @@ def _open_dicom_database(args: argparse.Namespace):  # noqa: ANN202
     from voxweb.dicom import DicomDatabase
 
     settings = _tool_settings(args)
-    return DicomDatabase(settings.resolved_data_dir(), index_url=settings.database_url)
+    return DicomDatabase(
+        settings.resolved_data_dir(), index_url=settings.database_url, store_root=settings.storage
+    )
 
 
 def _index_problem(settings: Settings) -> str | None:
@@ -489,6 +518,7 @@ def build_parser() -> argparse.ArgumentParser:
     _serve_parser(sub)
     _dicom_parser(sub)
     _db_parser(sub)
+    _dicomweb_parser(sub)
     _token_parser(sub)
     _url_parser(sub)
     return parser

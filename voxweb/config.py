@@ -153,6 +153,13 @@ class Settings:
         "files",
         metavar="URL",
     )
+    storage: Path | None = setting(
+        None,
+        "folder of the DICOM instance files, shared by all hosts of one database "
+        "(default: <data-dir>/dicom/store)",
+        "files",
+        metavar="DIR",
+    )
     directory_listing: bool = setting(False, "list docroot folders without index.html", "files")
     file_root: list[Path] = setting(
         help="a folder clients may read and write by path (repeatable; none by default)",

@@ -58,6 +58,17 @@ class ExtensionHandler:
     handler: Any = None
 
 
+def resolve_token(settings: Settings) -> str | None:
+    """The API token: --token wins; else the data dir's token (scripts and bookmarks keep
+    working across restarts) unless --new-token; else a fresh one. server.py writes it."""
+    if not settings.token_required:
+        return None
+    token = settings.token
+    if token is None and not settings.new_token:
+        token = read_token(settings.resolved_data_dir())
+    return token or new_token()
+
+
 @dataclass
 class ServerContext:
     settings: Settings
@@ -82,14 +93,7 @@ class ServerContext:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ServerContext:
-        token = None
-        if settings.token_required:
-            # --token wins; else the data dir's token (scripts and bookmarks keep working
-            # across restarts) unless --new-token; else a fresh one. server.py writes it.
-            token = settings.token
-            if token is None and not settings.new_token:
-                token = read_token(settings.resolved_data_dir())
-            token = token or new_token()
+        token = resolve_token(settings)
         switches = Switches(
             slicer=not settings.disable_slicer,
             dicom=not settings.disable_dicom,
@@ -127,6 +131,20 @@ class ServerContext:
         )
         return ctx
 
+    @classmethod
+    def for_dicom_service(cls, settings: Settings) -> ServerContext:
+        """The context of ``voxweb dicomweb``: the DICOM database only (no scene served, no
+        exec, no static pages); the database opens at once, so a wrong URL fails the start."""
+        ctx = cls(
+            settings=settings,
+            token=resolve_token(settings),
+            switches=Switches(slicer=False, dicom=True, static=False, exec=False),
+            log=LogRing(settings.log_buffer_size),
+        )
+        ctx.log.redact.add(ctx.token)
+        _ = ctx.dicom
+        return ctx
+
     @property
     def dicom(self) -> DicomDatabase:
         """The DICOM database in the data dir, opened on first use."""
@@ -136,6 +154,7 @@ class ServerContext:
                     self._dicom = DicomDatabase(
                         self.settings.resolved_data_dir(),
                         index_url=self.settings.database_url,
+                        store_root=self.settings.storage,
                         ingest_processes=self.settings.resolved_ingest_processes(),
                     )
                     if self._dicom.workers is not None:

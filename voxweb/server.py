@@ -137,7 +137,7 @@ class Server:
         if overrides:
             settings = dataclasses.replace(settings, **overrides)
         self.settings = settings.validate()
-        self.ctx = ServerContext.from_settings(self.settings)
+        self.ctx = self._make_context(self.settings)
         self.ctx.request_shutdown = self._request_shutdown
         self._uvicorn: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -246,6 +246,16 @@ class Server:
 
     # --- internals -----------------------------------------------------------------------
 
+    # what a server is made of; ``voxweb.dicomweb_server`` serves the DICOM area alone
+    def _make_context(self, settings: Settings) -> ServerContext:
+        return ServerContext.from_settings(settings)
+
+    def _build_app(self) -> Any:
+        return build_app(self.ctx)
+
+    def _announcement(self) -> str:
+        return f"voxweb {self.ctx.version} serving at {self.open_url}"
+
     def _prepare(self, announce: bool) -> uvicorn.Server:
         settings = self.settings
         sock, port = bind_socket(settings.host, settings.port, settings.port_tries)
@@ -262,7 +272,7 @@ class Server:
         self._load_samples()
 
         config = uvicorn.Config(
-            build_app(self.ctx),
+            self._build_app(),
             http=protocol_with_timeout(settings.header_timeout),
             lifespan="off",
             log_config=None,
@@ -284,7 +294,7 @@ class Server:
                 print(message, flush=True)
         self.ctx.log.append(f"voxweb {self.ctx.version} listening on {self.ctx.base_url}")
         if announce:
-            print(f"voxweb {self.ctx.version} serving at {self.open_url}", flush=True)
+            print(self._announcement(), flush=True)
         return self._uvicorn
 
     def _load_samples(self) -> None:

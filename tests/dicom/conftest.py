@@ -8,32 +8,11 @@ server binaries). Without those binaries the PostgreSQL runs are skipped, except
 
 from __future__ import annotations
 
-import os
-import shutil
-
 import pytest
 
-from tests.support.postgres import PostgresCluster, find_bindir
 from voxweb.dicom import DicomDatabase
-from voxweb.dicom.index import Index
 
 ENGINES = ["sqlite", "postgresql"]
-
-
-@pytest.fixture(scope="session")
-def postgres_cluster():
-    bindir = find_bindir()
-    if bindir is None:
-        reason = "PostgreSQL server binaries not found (apt-get install postgresql)"
-        if os.environ.get("CI"):
-            pytest.fail(reason + ": CI must run the PostgreSQL tests")
-        pytest.skip(reason)
-    cluster = PostgresCluster(PostgresCluster.make_root(), bindir).start()
-    # an index at the schema head, copied for each test (tests of empty ones: new_index_url)
-    cluster.make_template("voxweb_head", lambda url: Index(url).close())
-    yield cluster
-    cluster.stop()
-    shutil.rmtree(cluster.root, ignore_errors=True)
 
 
 def _url_factory(engine: str, request: pytest.FixtureRequest, template: str = "template0"):

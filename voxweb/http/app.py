@@ -31,6 +31,7 @@ from voxweb.http.headers import (
     OWN_PAGES_POLICY,
     SecurityHeaders,
 )
+from voxweb.http.health import Healthz
 from voxweb.http.limits import BodyLimits
 from voxweb.http.login import OhifLogin
 from voxweb.http.responses import empty_response, error_response
@@ -289,3 +290,31 @@ def build_app(ctx: ServerContext) -> ASGIApp:
     return Http10KeepAlive(
         AccessLog(SecurityHeaders(HostGuard(Dispatcher(ctx, policy), policy)), ctx)
     )
+
+
+class DicomOnly:
+    """The dispatcher of ``voxweb dicomweb``: DICOMweb under ``/dicom`` and ``/dicom-web``,
+    behind the same token, cross-site and body-size guards as in ``voxweb serve``; no
+    other path exists."""
+
+    def __init__(self, ctx: ServerContext, policy: SecurityPolicy) -> None:
+        settings = ctx.settings
+        guarded = ApiGuard(
+            BodyLimits(DicomWeb(ctx), settings.max_body_size, settings.body_timeout), policy
+        )
+        self.dicom = SecurityHeaders(guarded, API_POLICY)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        if scope["path"].startswith("/dicom"):
+            await self.dicom(scope, receive, send)
+        else:
+            await empty_response(404)(scope, receive, send)
+
+
+def build_dicom_app(ctx: ServerContext) -> ASGIApp:
+    """The app of ``voxweb dicomweb``: the DICOM area alone, plus ``/healthz``."""
+    policy = SecurityPolicy(ctx)
+    inner = AccessLog(SecurityHeaders(HostGuard(DicomOnly(ctx, policy), policy)), ctx)
+    return Http10KeepAlive(Healthz(inner, ctx.dicom.ready))
