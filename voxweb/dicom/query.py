@@ -471,17 +471,19 @@ def search(
         if attr.column is not None:
             cols[f"c{tag:08X}"] = attr.column
 
-    stmt = select(*[c.label(k) for k, c in cols.items()]).select_from(frm)
-    if conds:
-        stmt = stmt.where(and_(*conds))
-    stmt = stmt.order_by(*_order(level))
     limit = q.limit if q.limit is not None else default_limit
     if max_limit is not None:
         limit = max_limit if limit is None else min(limit, max_limit)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    if q.offset:
-        stmt = stmt.offset(q.offset)
+    columns = select(*[c.label(k) for k, c in cols.items()])
+    if q.offset >= DEEP_OFFSET or (level == "study" and limit is not None):
+        # A page's keys first, from an index alone where one covers the conditions and the
+        # order, then only the page's rows. PostgreSQL otherwise reads every row it skips
+        # or filters out: offset=100000 of 200,000 studies, or the 10,000 rows it reads in
+        # date order to find 101 matching PatientName=Smith*.
+        keys = _paged(select(_pk(level)), frm, conds, level, limit, q.offset).scalar_subquery()
+        stmt = columns.select_from(frm).where(_pk(level).in_(keys)).order_by(*_order(level))
+    else:
+        stmt = _paged(columns, frm, conds, level, limit, q.offset)
 
     with index.read() as conn:
         rows = conn.execute(stmt).all()  # tuples in the order of ``cols``
@@ -528,6 +530,30 @@ def search(
             item = dict(sorted(item.items()))
         out.append(item)
     return out
+
+
+DEEP_OFFSET = 1000
+"""From this offset on, at every level, a page's keys are found first (see ``search``)."""
+
+
+def _paged(
+    stmt: Any,
+    frm: Any,
+    conds: list[ColumnElement[bool]],
+    level: str,
+    limit: int | None,
+    offset: int,
+) -> Any:
+    """``stmt`` from ``frm`` with the conditions, QIDO's order, and the page."""
+    stmt = stmt.select_from(frm)
+    if conds:
+        stmt = stmt.where(and_(*conds))
+    stmt = stmt.order_by(*_order(level))
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    if offset:
+        stmt = stmt.offset(offset)
+    return stmt
 
 
 _ONLINE, _URL, _NONE = -1, -2, -3  # value sources of a QIDO item other than a column
