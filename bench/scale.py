@@ -313,7 +313,9 @@ def main() -> int:
                 db.close()
             servers[engine] = Server(data_dir, url)
             servers[engine].start()
+        before = os.getloadavg()[0]
         results = measure(servers, plan, args.reps)
+        print(f"# load average {before:.1f} before measuring, {os.getloadavg()[0]:.1f} after")
     finally:
         for s in servers.values():
             s.stop()
