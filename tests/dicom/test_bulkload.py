@@ -13,8 +13,11 @@ from sqlalchemy import select
 
 from tests.support.server import VoxwebProcess
 from voxweb.dicom import DicomDatabase
+from voxweb.dicom.bulkload import Plan
+from voxweb.dicom.bulkload import synthesize as synthesize_in
 from voxweb.dicom.index import instances, patients, series, studies
 from voxweb.dicom.parse import fold
+from voxweb.dicom.query import DEEP_OFFSET
 
 FRAME_ACCEPT = "multipart/related; type=application/octet-stream; transfer-syntax=*"
 
@@ -134,3 +137,24 @@ def test_same_seed_twice_is_refused_and_another_seed_adds(tmp_path):
 def test_bad_sizes_are_refused_with_a_message(tmp_path):
     done = synthesize(tmp_path, "--studies", "0")
     assert done.returncode == 2 and "studies must be at least 1" in done.stderr
+
+
+def test_deep_pages_agree_with_the_full_order(db):
+    done = synthesize_in(db, Plan(1500, instances_per_series=1, seed=3, chunk_studies=400))
+    assert done.studies == 1500 and done.instances == 1500
+    everything = db.search_studies({"limit": "5000"})
+    uids = [value(i, "0020000D") for i in everything]
+    assert len(uids) == 1500
+    assert DEEP_OFFSET < 1400
+    for offset in (0, 999, 1000, 1399, 1450):
+        page = db.search_studies({"limit": "101", "offset": str(offset)})
+        assert [value(i, "0020000D") for i in page] == uids[offset : offset + 101]
+    smiths = [
+        i for i in everything if fold(i["00100010"]["Value"][0]["Alphabetic"]).startswith("SM")
+    ]
+    page = db.search_studies({"PatientName": "sm*", "limit": "5"})
+    assert [value(i, "0020000D") for i in page] == [value(i, "0020000D") for i in smiths[:5]]
+    deep = db.search_studies({"PatientName": "sm*", "limit": "5", "offset": "1000"})
+    assert deep == []  # fewer than 1000 match
+    ranged = db.search_studies({"StudyDate": "20000101-20251231", "limit": "50", "offset": "1200"})
+    assert [value(i, "0020000D") for i in ranged] == uids[1200:1250]
