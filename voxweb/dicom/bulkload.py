@@ -18,6 +18,7 @@ are the template's). This module knows nothing about HTTP and prints nothing.
 from __future__ import annotations
 
 import datetime
+import functools
 import logging
 import math
 import random
@@ -37,6 +38,10 @@ from voxweb.dicom.export import dataset_to_bytes
 from voxweb.dicom.index import Index, instances, patients, series, studies
 from voxweb.dicom.jsontext import dumps
 from voxweb.dicom.parse import InstanceRecord, name_words, parse_instance, pn_key
+
+# the same few thousand names again and again: fold each once
+_pn_key = functools.lru_cache(maxsize=1 << 16)(pn_key)
+_name_words = functools.lru_cache(maxsize=1 << 16)(name_words)
 
 if TYPE_CHECKING:
     from voxweb.dicom.database import DicomDatabase
@@ -215,6 +220,9 @@ _PATIENT_COLS = tuple(c.name for c in patients.columns)
 _STUDY_COLS = tuple(c.name for c in studies.columns)
 _SERIES_COLS = tuple(c.name for c in series.columns)
 _INSTANCE_COLS = tuple(c.name for c in instances.columns)
+_AT_PK, _AT_SOP, _AT_NUMBER, _AT_JSON = (
+    _INSTANCE_COLS.index(c) for c in ("pk", "sop_uid", "instance_number", "json")
+)
 _SOP_MARK, _NUMBER_MARK = "\x01SOP\x01", "\x01NUMBER\x01"
 
 
@@ -275,7 +283,7 @@ class _Generator:
                         pk=ppk,
                         patient_id=pid,
                         patient_name=name,
-                        patient_name_ci=pn_key(name),
+                        patient_name_ci=_pn_key(name),
                         patient_birth_date=birth,
                         patient_sex=sex,
                         num_studies=self.studies_of[p],
@@ -296,16 +304,16 @@ class _Generator:
                 "patient_fk": ppk,
                 "patient_id": patient_id(seed, p),
                 "patient_name": name,
-                "patient_name_ci": pn_key(name),
-                "patient_name_words": name_words(name),
+                "patient_name_ci": _pn_key(name),
+                "patient_name_words": _name_words(name),
                 "patient_birth_date": birth,
                 "patient_sex": sex,
                 "study_date": date,
                 "study_time": tm,
                 "accession_number": accession,
                 "referring_physician_name": physician,
-                "referring_physician_name_ci": pn_key(physician),
-                "referring_physician_name_words": name_words(physician),
+                "referring_physician_name_ci": _pn_key(physician),
+                "referring_physician_name_words": _name_words(physician),
                 "study_description": desc,
                 "study_id": str(s + 1),
                 "specific_character_set": "ISO_IR 192",
@@ -338,35 +346,38 @@ class _Generator:
                 rows.series.append(_ordered(_SERIES_COLS, **srow))
                 head, mid, tail = _series_json(tpl.model, study, srow)
                 t = tpl.rec
+                row = list(  # the instance row of this series; per instance, four values change
+                    _ordered(
+                        _INSTANCE_COLS,
+                        pk=0,
+                        sop_uid="",
+                        series_fk=series_pk,
+                        study_fk=study_pk,
+                        sop_class_uid=t.sop_class_uid,
+                        instance_number=0,
+                        rows=t.rows,
+                        columns=t.columns,
+                        bits_allocated=t.bits_allocated,
+                        bits_stored=t.bits_stored,
+                        high_bit=t.high_bit,
+                        samples_per_pixel=t.samples_per_pixel,
+                        number_of_frames=t.number_of_frames,
+                        transfer_syntax_uid=t.transfer_syntax_uid,
+                        path=tpl.path,
+                        linked=True,
+                        file_size=t.file_size,
+                        sha256=t.sha256,
+                        json="",
+                        frames=t.frames,
+                        bulk=t.bulk,
+                        created=self.now,
+                    )
+                )
                 for i in range(n_inst):
                     sop = f"{ruid}.{i + 1}"
-                    rows.instances.append(
-                        _ordered(
-                            _INSTANCE_COLS,
-                            pk=next_instance,
-                            sop_uid=sop,
-                            series_fk=series_pk,
-                            study_fk=study_pk,
-                            sop_class_uid=t.sop_class_uid,
-                            instance_number=i + 1,
-                            rows=t.rows,
-                            columns=t.columns,
-                            bits_allocated=t.bits_allocated,
-                            bits_stored=t.bits_stored,
-                            high_bit=t.high_bit,
-                            samples_per_pixel=t.samples_per_pixel,
-                            number_of_frames=t.number_of_frames,
-                            transfer_syntax_uid=t.transfer_syntax_uid,
-                            path=tpl.path,
-                            linked=True,
-                            file_size=t.file_size,
-                            sha256=t.sha256,
-                            json=f"{head}{sop}{mid}{i + 1}{tail}",
-                            frames=t.frames,
-                            bulk=t.bulk,
-                            created=self.now,
-                        )
-                    )
+                    row[_AT_PK], row[_AT_SOP], row[_AT_NUMBER] = next_instance, sop, i + 1
+                    row[_AT_JSON] = f"{head}{sop}{mid}{i + 1}{tail}"
+                    rows.instances.append(tuple(row))
                     next_instance += 1
         return rows
 
