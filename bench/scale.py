@@ -91,7 +91,7 @@ class PostgresCluster:
         self._run(
             str(self.bin / "pg_ctl"), "-D", str(data), "-l", str(self.dir / "log"), "-w", "-o",
             f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c shared_buffers=512MB "
+            "-c full_page_writes=off -c shared_buffers=512MB "
             "-c max_wal_size=4GB",
             "start",
         )  # fmt: skip

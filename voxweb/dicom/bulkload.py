@@ -465,6 +465,11 @@ def _write_postgresql(
         sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, cols))
     )
     cursor = conn.connection.dbapi_connection.cursor()
+    # Commits that wait for their WAL, here and in the VACUUM after the load: with
+    # synchronous_commit=off, that VACUUM left every page of the studies out of the
+    # visibility map (hint bits wait for the flush), so index-only scans read the heap
+    # anyway until a later VACUUM. Measured on 30,000 studies; with it on, no heap fetch.
+    cursor.execute("SET LOCAL synchronous_commit TO on")
     with cursor.copy(copy) as out:
         for row in rows:
             out.write_row(row)
@@ -485,6 +490,7 @@ def _finish_postgresql(index: Index) -> None:
                 )
             )
     with index.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("SET synchronous_commit TO on")  # see ``_write_postgresql``
         for _, table, _ in reversed(_TABLES):  # studies last: the table QIDO pages through
             conn.exec_driver_sql(f"VACUUM ANALYZE {table.name}")
 
