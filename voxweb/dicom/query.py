@@ -17,7 +17,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydicom.datadict import dictionary_VR, keyword_dict, keyword_for_tag
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    true,
+)
 
 from voxweb.dicom.errors import QueryError
 from voxweb.dicom.index import Index, instances, series, studies
@@ -255,6 +266,20 @@ def _like_pattern(value: str) -> str:
     return "".join(out)
 
 
+def _inline(value: str | int) -> Any:
+    """A value written into the SQL text when the statement runs, not sent as a parameter.
+
+    For LIKE patterns and LIMIT/OFFSET, whose values decide the plan: psycopg prepares a
+    statement run five times, and PostgreSQL may then plan it once for any value, e.g. a scan
+    in date order filtering 10,000 rows for ``LIKE $1`` (148 ms on 200,000 studies) where
+    ``LIKE 'SMITH%'`` reads 1,935 index entries (1 ms), or a sequential scan for ``LIMIT $1``.
+    SQLAlchemy quotes the value for the dialect.
+    """
+    return bindparam(
+        None, value, type_=Integer if isinstance(value, int) else String, literal_execute=True
+    )
+
+
 def _has_wildcard(value: str) -> bool:
     return "*" in value or "?" in value
 
@@ -266,7 +291,7 @@ def _str_cond(col: Any, value: str, fuzzy: bool) -> ColumnElement[bool]:
         target = func.upper(col) if fuzzy else col
         v = fold(v) if fuzzy else v
         if _has_wildcard(v):
-            conds.append(target.like(_like_pattern(v), escape="\\"))
+            conds.append(target.like(_inline(_like_pattern(v)), escape="\\"))
         else:
             conds.append(target == v)
     return or_(*conds) if len(conds) > 1 else conds[0]
@@ -279,11 +304,11 @@ def _pn_cond(attr: Attr, value: str, fuzzy: bool) -> ColumnElement[bool]:
         words = [w for w in name_words(value.replace("*", " ").replace("?", " ")).split() if w]
         if not words:
             return true()
-        conds = [words_col.like("% " + _like_pattern(w) + "%", escape="\\") for w in words]
+        conds = [words_col.like(_inline(f"% {_like_pattern(w)}%"), escape="\\") for w in words]
         return and_(*conds)
     key = pn_key(value) if not _has_wildcard(value) else fold(value)
     if _has_wildcard(key):
-        return base.like(_like_pattern(key), escape="\\")
+        return base.like(_inline(_like_pattern(key)), escape="\\")
     return base == key
 
 
@@ -311,10 +336,12 @@ def _range_cond(attr: Attr, value: str) -> ColumnElement[bool]:
         if lo:
             conds.append(col >= lo)
         if hi:
-            conds.append(col <= hi if attr.kind == "date" else or_(col <= hi, col.like(hi + "%")))
+            conds.append(
+                col <= hi if attr.kind == "date" else or_(col <= hi, col.like(_inline(hi + "%")))
+            )
         return and_(*conds)
     _check_digits(attr, value, lengths)
-    return col == value if attr.kind == "date" else col.like(value + "%")
+    return col == value if attr.kind == "date" else col.like(_inline(value + "%"))
 
 
 def _int_cond(attr: Attr, value: str) -> ColumnElement[bool]:
@@ -550,9 +577,9 @@ def _paged(
         stmt = stmt.where(and_(*conds))
     stmt = stmt.order_by(*_order(level))
     if limit is not None:
-        stmt = stmt.limit(limit)
+        stmt = stmt.limit(_inline(limit))
     if offset:
-        stmt = stmt.offset(offset)
+        stmt = stmt.offset(_inline(offset))
     return stmt
 
 
