@@ -505,8 +505,8 @@ def search(
     if q.offset >= DEEP_OFFSET or (level == "study" and limit is not None):
         # A page's keys first, from an index alone where one covers the conditions and the
         # order, then only the page's rows. PostgreSQL otherwise reads every row it skips
-        # or filters out: offset=100000 of 200,000 studies, or the 10,000 rows it reads in
-        # date order to find 101 matching PatientName=Smith*.
+        # (offset=100000 of 200,000 studies: 18-32 ms, 13-17 ms this way) or every match
+        # before it sorts (PatientName=Smith*: 1,935 rows); SQLite gains at deep offsets.
         keys = _paged(select(_pk(level)), frm, conds, level, limit, q.offset).scalar_subquery()
         stmt = columns.select_from(frm).where(_pk(level).in_(keys)).order_by(*_order(level))
     else:
