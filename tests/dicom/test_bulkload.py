@@ -140,7 +140,7 @@ def test_bad_sizes_are_refused_with_a_message(tmp_path):
 
 
 def test_deep_pages_agree_with_the_full_order(db):
-    done = synthesize_in(db, Plan(1500, instances_per_series=1, seed=3, chunk_studies=400))
+    done = synthesize_in(db, Plan(1500, instances_per_series=1, seed=3, chunk_instances=400))
     assert done.studies == 1500 and done.instances == 1500
     everything = db.search_studies({"limit": "5000"})
     uids = [value(i, "0020000D") for i in everything]

@@ -107,10 +107,10 @@ class Plan:
     series_per_study: int = 1
     instances_per_series: int = 5
     seed: int = 0
-    chunk_studies: int = 5000  # studies per transaction
+    chunk_instances: int = 25_000  # about this many instances per transaction (whole studies)
 
     def __post_init__(self) -> None:
-        for name in ("studies", "series_per_study", "instances_per_series", "chunk_studies"):
+        for name in ("studies", "series_per_study", "instances_per_series", "chunk_instances"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, not {getattr(self, name)}")
         if not 0 <= self.seed < MAX_SEED:
@@ -119,6 +119,11 @@ class Plan:
     @property
     def instances(self) -> int:
         return self.studies * self.series_per_study * self.instances_per_series
+
+    @property
+    def chunk_studies(self) -> int:
+        per_study = self.series_per_study * self.instances_per_series
+        return max(1, self.chunk_instances // per_study)
 
 
 @dataclass
