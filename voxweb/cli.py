@@ -189,7 +189,7 @@ def _database_options(parser: argparse.ArgumentParser, default: object) -> None:
 
 
 def _dicom_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("dicom", help="DICOM database tools (import, check)")
+    p = sub.add_parser("dicom", help="DICOM database tools (import, check, synthesize)")
     _database_options(p, None)
     dsub = p.add_subparsers(dest="dicom_command", required=True)
     imp = dsub.add_parser(
@@ -220,6 +220,7 @@ def _dicom_parser(sub: argparse._SubParsersAction) -> None:
         help="leave files younger than this alone (an ingest may be writing them; default 60)",
     )
     chk.set_defaults(func=_index_tool(_dicom_check))
+    _synthesize_parser(dsub)
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
@@ -501,6 +502,70 @@ def _dicom_check(args: argparse.Namespace) -> int:
         print("index and storage agree")
         return 0
     return 0 if args.repair else 1
+
+
+def _synthesize_parser(dsub: argparse._SubParsersAction) -> None:
+    p = dsub.add_parser(
+        "synthesize",
+        help="fill the index with many synthetic studies (scale tests)",
+        description="Add N realistic synthetic studies to the index in bulk (about a minute "
+        "per 100,000 instances on SQLite). Their instances share one small template file per "
+        "modality, linked under <data dir>/dicom/synthetic/: QIDO and metadata answers are "
+        "the synthetic studies', frames and thumbnails the template's pixels.",
+    )
+    _database_options(p, argparse.SUPPRESS)
+    p.add_argument("--studies", type=int, required=True, metavar="N")
+    p.add_argument("--series-per-study", type=int, default=1, metavar="S", help="default 1")
+    p.add_argument("--instances-per-series", type=int, default=5, metavar="I", help="default 5")
+    p.add_argument(
+        "--seed", type=int, default=0, help="another seed makes other studies (default 0)"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.set_defaults(func=_index_tool(_dicom_synthesize))
+
+
+def _dicom_synthesize(args: argparse.Namespace) -> int:
+    from voxweb.dicom import DicomDatabase
+    from voxweb.dicom.bulkload import AlreadySynthesized, Plan, synthesize
+
+    try:
+        plan = Plan(args.studies, args.series_per_study, args.instances_per_series, args.seed)
+    except ValueError as exc:
+        print(f"voxweb: {exc}", file=sys.stderr)
+        return 2
+    settings = _tool_settings(args)
+    db = DicomDatabase(
+        settings.resolved_data_dir(),
+        index_url=settings.database_url,
+        store_root=settings.storage,
+        fsync=False,
+    )
+
+    def progress(done) -> None:  # noqa: ANN001
+        if not args.quiet:
+            print(
+                f"\r{done.studies}/{plan.studies} studies, {done.instances} instances, "
+                f"{done.rows_per_second:,.0f} rows/s",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    try:
+        done = synthesize(db, plan, progress)
+    except AlreadySynthesized as exc:
+        print(f"voxweb: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        db.close()
+    if not args.quiet:
+        print(file=sys.stderr)
+    print(
+        f"synthesized {done.studies} studies, {done.series} series, {done.instances} instances "
+        f"of {done.patients} new patients in {done.seconds:.1f} s "
+        f"({done.rows_per_second:,.0f} rows/s, {done.instances / done.seconds:,.0f} instances/s)"
+    )
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
