@@ -104,3 +104,31 @@ def test_parse_size():
     assert parse_size("2K") == 2048
     assert parse_size("1.5GiB") == 3 << 29
     assert parse_size(7) == 7
+
+
+def test_serve_options_come_from_the_settings_table():
+    """Each flag, its help and its default are written once, on the Settings field."""
+    import dataclasses
+
+    from voxweb.cli import build_parser
+
+    parser = build_parser()
+    serve = parser._subparsers._group_actions[0].choices["serve"]  # noqa: SLF001
+    options = {a.dest: a for a in serve._actions if a.option_strings}  # noqa: SLF001
+    for field in dataclasses.fields(Settings):
+        assert field.metadata.get("help"), f"{field.name} has no help"
+        if not field.metadata["flag"]:
+            assert field.name not in options
+            continue
+        action = options[field.name]
+        assert action.default is None  # "not given": the file and VOXWEB_* keep their say
+        assert action.option_strings[0] == "--" + field.name.replace("_", "-")
+    assert "(default 2016)" in options["port"].help
+    assert "(default 4G)" in options["max_body_size"].help
+    assert "(default 10)" in options["header_timeout"].help
+    assert options["render_backend"].choices == ["auto", "vtk", "numpy"]
+    args = parser.parse_args(["serve", "--port", "8080", "--cors-origin", "https://a.example",
+                              "--cors-origin", "https://b.example", "--no-sample-download"])  # fmt: skip
+    assert (args.port, args.cors_origin, args.sample_download) == (
+        8080, ["https://a.example", "https://b.example"], False,
+    )  # fmt: skip

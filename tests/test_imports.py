@@ -129,3 +129,88 @@ def test_the_two_3d_renderers_do_not_import_each_other_at_module_level():
         tree = ast.parse((root / f"{module}.py").read_text())
         top = [n.module for n in tree.body if isinstance(n, ast.ImportFrom) and n.module]
         assert f"voxweb.render.{other}" not in top, (module, other)
+
+
+def _all_imports() -> dict[str, set[str]]:
+    """``{module: voxweb modules it imports}`` over the whole package, at any level (a
+    function-level import that closes a cycle is still a cycle). Not counted: ``if
+    TYPE_CHECKING:`` blocks (no import at run time) and ``voxweb.__getattr__``, which loads
+    ``Server``/``Settings`` on first use for embedding scripts."""
+    root = Path(__file__).resolve().parents[1]
+    modules: dict[str, Path] = {}
+    for path in (root / "voxweb").rglob("*.py"):
+        name = ".".join(path.relative_to(root).with_suffix("").parts)
+        modules[name.removesuffix(".__init__")] = path
+
+    def resolve(name: str) -> str | None:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph: dict[str, set[str]] = {}
+    for module, path in modules.items():
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                node.body = []
+        if module == "voxweb":
+            tree.body = [
+                n
+                for n in tree.body
+                if not (isinstance(n, ast.FunctionDef) and n.name == "__getattr__")
+            ]
+        targets: set[str | None] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                targets |= {resolve(a.name) for a in node.names if a.name.startswith("voxweb")}
+            elif (
+                isinstance(node, ast.ImportFrom)
+                and node.level == 0
+                and (node.module or "").startswith("voxweb")
+            ):
+                targets |= {resolve(f"{node.module}.{a.name}") for a in node.names}
+        graph[module] = {t for t in targets if t and t != module}
+    return graph
+
+
+def _strongly_connected(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Groups of modules that import each other, directly or round a loop (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    groups: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in graph[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                groups.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return groups
+
+
+def test_no_import_cycles_anywhere_even_through_deferred_imports():
+    graph = _all_imports()
+    assert "voxweb.http.slicer_api" in graph and "voxweb.scripting.mrml_scene" in graph
+    assert _strongly_connected(graph) == []
+
+
+def test_the_whole_tree_check_sees_a_cycle_closed_by_a_deferred_import():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _strongly_connected(graph) == [["a", "b", "c"]]

@@ -7,16 +7,80 @@ the config file and ``VOXWEB_*`` variables keep their say (see ``config.py``).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
+import typing
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from voxweb import __version__
+from voxweb.cli_dicomweb import DICOMWEB_SETTINGS
 from voxweb.config import ConfigError, Settings
 from voxweb.datadir import use_private_umask
 
 BOOL = argparse.BooleanOptionalAction
+
+
+GROUPS = ("network", "security", "APIs", "files", "rendering", "performance", "other")
+
+
+def _size_text(n: int) -> str:
+    for unit, shift in (("T", 40), ("G", 30), ("M", 20), ("K", 10)):
+        if n >= 1 << shift and n % (1 << shift) == 0:
+            return f"{n >> shift}{unit}"
+    return str(n)
+
+
+def _help_of(field: dataclasses.Field) -> str:
+    """The field's help, with its default appended (written once, in Settings)."""
+    text = field.metadata["help"]
+    default = field.default
+    if not field.metadata["show_default"] or default in (None, False, dataclasses.MISSING):
+        return text
+    if default is True:
+        return f"{text} (default on)"
+    if field.name.endswith("_size"):
+        return f"{text} (default {_size_text(default)})"
+    return (
+        f"{text} (default {default:g})"
+        if isinstance(default, float)
+        else f"{text} (default {default})"
+    )
+
+
+def add_settings_options(
+    parser: argparse.ArgumentParser, names: Sequence[str] | None = None
+) -> None:
+    """One option per Settings field that has a flag (or only ``names``), in help groups.
+
+    Every option defaults to "not given" (None), so the config file and ``VOXWEB_*``
+    variables keep their say; ``Settings`` holds the real defaults.
+    """
+    hints = typing.get_type_hints(Settings)
+    fields = [f for f in dataclasses.fields(Settings) if f.metadata.get("flag")]
+    if names is not None:
+        fields = [f for f in fields if f.name in names]
+    groups = {g: parser.add_argument_group(g) for g in GROUPS}
+    for field in fields:
+        hint = hints[field.name]
+        args = [p for p in typing.get_args(hint) if p is not type(None)]
+        target = args[0] if args and typing.get_origin(hint) is not typing.Literal else hint
+        option: dict[str, Any] = {"help": _help_of(field), "default": None}
+        metavar = field.metadata["metavar"] or ("SIZE" if field.name.endswith("_size") else None)
+        if metavar:
+            option["metavar"] = metavar
+        if target is bool:
+            option["action"] = BOOL
+        elif typing.get_origin(hint) is list:
+            option["action"] = "append"
+        elif typing.get_origin(hint) is typing.Literal:
+            option["choices"] = list(typing.get_args(hint))
+        elif target in (int, float) and not field.name.endswith("_size"):
+            option["type"] = target  # sizes stay text: "4G" is parsed by Settings
+        flag = "--" + field.name.replace("_", "-")
+        groups[field.metadata["group"]].add_argument(flag, **option)
 
 
 def _serve_parser(sub: argparse._SubParsersAction) -> None:
@@ -27,150 +91,7 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
         "VOXWEB_<NAME> in the environment (flags win over env, env over the file).",
     )
     p.add_argument("--config", metavar="FILE", help="TOML settings file")
-    net = p.add_argument_group("network")
-    net.add_argument("--host", help="address to bind (default 127.0.0.1)")
-    net.add_argument(
-        "--port", type=int, help="port (default 2016; the next free one is used if busy)"
-    )
-    net.add_argument(
-        "--port-tries", type=int, help="how many ports to try from --port (default 50)"
-    )
-    net.add_argument("--certfile", help="TLS certificate (PEM) for HTTPS")
-    net.add_argument("--keyfile", help="TLS private key (PEM) for HTTPS")
-    net.add_argument(
-        "--allowed-host",
-        action="append",
-        metavar="NAME",
-        help="another Host name this server answers to (repeatable)",
-    )
-    sec = p.add_argument_group("security")
-    sec.add_argument(
-        "--auth",
-        choices=["token", "none"],
-        help="token (default) or none; none is refused unless --host is loopback",
-    )
-    sec.add_argument(
-        "--token",
-        help="API token (default: the data dir's token file, else a new random 256-bit token)",
-    )
-    sec.add_argument(
-        "--new-token",
-        action=BOOL,
-        help="make a new token instead of reusing the data dir's token file",
-    )
-    sec.add_argument(
-        "--cors-origin",
-        action="append",
-        metavar="ORIGIN",
-        help="allow this browser origin, e.g. https://volview.netlify.app (repeatable)",
-    )
-    sec.add_argument("--static-auth", action=BOOL, help="require the token for static pages too")
-    sec.add_argument("--max-body-size", help="largest request body, e.g. 4G (default 4G)")
-    sec.add_argument(
-        "--max-volume-size",
-        help="most voxel data one volume, segmentation, displacement field or DICOM series may "
-        "declare, e.g. 8G (default 4G); larger files are refused before any memory is used",
-    )
-    sec.add_argument(
-        "--header-timeout", type=float, help="seconds to receive a request header (default 10)"
-    )
-    sec.add_argument(
-        "--body-timeout", type=float, help="seconds a request body may stall (default 60)"
-    )
-    apis = p.add_argument_group("APIs")
-    apis.add_argument(
-        "--enable-exec", action=BOOL, help="allow /slicer/exec (remote Python); off by default"
-    )
-    apis.add_argument(
-        "--exec-timeout", type=float, help="seconds an exec script may run (default 60)"
-    )
-    apis.add_argument("--disable-slicer", action=BOOL, help="turn off the /slicer API")
-    apis.add_argument("--disable-dicom", action=BOOL, help="turn off the /dicom API")
-    apis.add_argument("--disable-static", action=BOOL, help="turn off static pages")
-    apis.add_argument(
-        "--dicom-delete",
-        action=BOOL,
-        help="allow DICOMweb DELETE of studies, series and instances (off: 405)",
-    )
-    files = p.add_argument_group("files")
-    files.add_argument(
-        "--docroot", metavar="DIR", help="static pages (default: the packaged control panel)"
-    )
-    files.add_argument(
-        "--ohif",
-        metavar="DIR",
-        help="serve this prebuilt OHIF v3 viewer (the dist/ folder of @ohif/app) at /browse",
-    )
-    files.add_argument(
-        "--data-dir", metavar="DIR", help="database, caches and token file (default: per-user)"
-    )
-    files.add_argument(
-        "--directory-listing", action=BOOL, help="list docroot folders without index.html"
-    )
-    files.add_argument(
-        "--file-root",
-        action="append",
-        metavar="DIR",
-        help="a folder clients may read and write by path (repeatable; none by default)",
-    )
-    files.add_argument(
-        "--allow-url-fetch", action=BOOL, help="let clients load data from http(s) URLs"
-    )
-    files.add_argument(
-        "--allow-private-urls",
-        action=BOOL,
-        help="with --allow-url-fetch, also fetch from loopback/private addresses",
-    )
-    files.add_argument(
-        "--url-private-host",
-        action="append",
-        metavar="HOST",
-        help="a host that may be fetched although it resolves to a private address",
-    )
-    files.add_argument(
-        "--sample",
-        action="append",
-        metavar="NAME",
-        help="load this sample data set at start, e.g. MRHead (repeatable)",
-    )
-    files.add_argument(
-        "--sample-download",
-        action=BOOL,
-        help="download sample data when online (default on; offline copies otherwise)",
-    )
-    render = p.add_argument_group("rendering")
-    render.add_argument(
-        "--render-backend",
-        choices=["auto", "vtk", "numpy"],
-        help="3-D renderer: VTK offscreen (EGL), the numpy ray caster, or auto (VTK when a GL "
-        "context can be made)",
-    )
-    render.add_argument(
-        "--auto-volume-rendering",
-        action=BOOL,
-        help="show the first volume of an empty scene in the 3-D views (default on)",
-    )
-    other_perf = p.add_argument_group("performance")
-    other_perf.add_argument(
-        "--memory-reuse-size",
-        help="freed memory kept for reuse instead of returned to the OS, e.g. 512M (0 = off; "
-        "Linux). Saves the page faults of every large upload and render buffer",
-    )
-    other_perf.add_argument(
-        "--ingest-processes",
-        type=int,
-        help="worker processes that store STOW-RS uploads in parallel (default: one per core, "
-        "counting at most 4, plus one; 0 = in the server process)",
-    )
-    other_perf.add_argument(
-        "--workers",
-        type=int,
-        help="HTTP processes sharing the port (default 1); the first holds the scene and the "
-        "others pass scene requests to it, while all of them serve /dicom and static files",
-    )
-    other = p.add_argument_group("other")
-    other.add_argument("--log-console", action=BOOL, help="print the access log to the console")
-    other.add_argument("--open", action=BOOL, help="open the control panel in the system browser")
+    add_settings_options(p)
     p.set_defaults(func=_serve)
 
 
@@ -202,6 +123,10 @@ def _serve(args: argparse.Namespace) -> int:
         from voxweb.dicom.workers import default_processes
 
         settings.ingest_processes = default_processes() if settings.workers == 1 else 0
+    problem = None if settings.disable_dicom else _index_problem(settings)
+    if problem:
+        print(f"voxweb: {problem}", file=sys.stderr)
+        return 2
     try:
         server = Server(settings)
         console.addFilter(RedactFilter(server.ctx.log.redact))
@@ -216,6 +141,32 @@ def _serve(args: argparse.Namespace) -> int:
         # made `make serve` print "Error 130"). SIGTERM still ends the process by the signal.
         return 0
     return 0
+
+
+def _dicomweb_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "dicomweb",
+        help="run only the DICOMweb service (stateless; several hosts on one database)",
+        description="Serve /dicom (QIDO-RS, WADO-RS, WADO-URI, STOW-RS, DELETE) and /healthz, "
+        "nothing else, from a DICOM index (--database-url) and an instance folder (--storage). "
+        "Hosts sharing both serve one database. Flags mean what they mean for `voxweb serve` "
+        "(except --port-tries: 1 by default here, a balancer expects the port it was given); "
+        "each can also be set in the --config TOML file or as VOXWEB_<NAME>.",
+    )
+    p.add_argument("--config", metavar="FILE", help="TOML settings file")
+    p.add_argument(
+        "--token-file",
+        metavar="FILE",
+        help="read the API token from this file (e.g. a deployment secret shared by all hosts)",
+    )
+    add_settings_options(p, DICOMWEB_SETTINGS)
+    p.set_defaults(func=_dicomweb)
+
+
+def _dicomweb(args: argparse.Namespace) -> int:
+    from voxweb.cli_dicomweb import run_dicomweb
+
+    return run_dicomweb(args)
 
 
 def _database_options(parser: argparse.ArgumentParser, default: object) -> None:
@@ -233,10 +184,16 @@ def _database_options(parser: argparse.ArgumentParser, default: object) -> None:
     parser.add_argument(
         "--config", metavar="FILE", default=default, help="TOML settings file (for data_dir)"
     )
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        default=default,
+        help="the DICOM index on PostgreSQL (postgresql://user@host:port/db), as the server's",
+    )
 
 
 def _dicom_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("dicom", help="DICOM database tools (import, check)")
+    p = sub.add_parser("dicom", help="DICOM database tools (import, check, synthesize)")
     _database_options(p, None)
     dsub = p.add_subparsers(dest="dicom_command", required=True)
     imp = dsub.add_parser(
@@ -255,7 +212,7 @@ def _dicom_parser(sub: argparse._SubParsersAction) -> None:
         "--replace", action="store_true", help="replace instances whose content changed"
     )
     imp.add_argument("--quiet", action="store_true", help="no progress display")
-    imp.set_defaults(func=_dicom_import)
+    imp.set_defaults(func=_index_tool(_dicom_import))
     chk = dsub.add_parser("check", help="verify the index against the stored files")
     _database_options(chk, argparse.SUPPRESS)
     chk.add_argument("--repair", action="store_true", help="fix what the check finds")
@@ -266,7 +223,8 @@ def _dicom_parser(sub: argparse._SubParsersAction) -> None:
         metavar="S",
         help="leave files younger than this alone (an ingest may be writing them; default 60)",
     )
-    chk.set_defaults(func=_dicom_check)
+    chk.set_defaults(func=_index_tool(_dicom_check))
+    _synthesize_parser(dsub)
 
 
 def _data_dir(args: argparse.Namespace) -> Path:
@@ -277,10 +235,131 @@ def _data_dir(args: argparse.Namespace) -> Path:
     return Settings.load(flags, config_file=getattr(args, "config", None)).resolved_data_dir()
 
 
+def _tool_settings(args: argparse.Namespace) -> Settings:
+    """Settings of a database tool: --data-dir and --database-url (before or after the
+    command), else --config / VOXWEB_*, else the defaults ``serve`` uses too."""
+    flags = {
+        "data_dir": getattr(args, "data_dir", None) or args.top_data_dir,
+        "database_url": getattr(args, "database_url", None),
+    }
+    return Settings.load(flags, config_file=getattr(args, "config", None))
+
+
 def _open_dicom_database(args: argparse.Namespace):  # noqa: ANN202
     from voxweb.dicom import DicomDatabase
 
-    return DicomDatabase(_data_dir(args))
+    settings = _tool_settings(args)
+    return DicomDatabase(
+        settings.resolved_data_dir(), index_url=settings.database_url, store_root=settings.storage
+    )
+
+
+def _index_problem(settings: Settings) -> str | None:
+    """Why the DICOM index cannot be used as it is (None: it can; made if new)."""
+    from voxweb.dicom.database import index_location
+    from voxweb.dicom.index import Index
+
+    try:
+        Index(index_location(settings.resolved_data_dir(), settings.database_url)).close()
+    except Exception as exc:
+        return _index_error(exc, settings)
+    return None
+
+
+def _index_error(exc: Exception, settings: Settings) -> str:
+    """A one-line message for an error opening the index; never shows the password."""
+    from sqlalchemy.exc import DBAPIError
+
+    from voxweb.dicom.database import index_location
+    from voxweb.dicom.dburl import display_url, url_password
+    from voxweb.dicom.errors import DicomError
+
+    if isinstance(exc, DicomError):
+        return str(exc)
+    if not isinstance(exc, (DBAPIError, OSError)):  # a bug: let it show its traceback
+        raise exc
+    # unreachable server, refused login, unreadable file
+    where = display_url(index_location(settings.resolved_data_dir(), settings.database_url))
+    first = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+    secret = url_password(settings.database_url)
+    first = first.replace(secret, "***") if secret else first
+    return f"cannot use the DICOM index {where}: {first}"
+
+
+def _index_tool(func):  # noqa: ANN001, ANN202
+    """A ``voxweb dicom|db`` command that says in one line why the index cannot be used."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return func(args)
+        except ConfigError:
+            raise
+        except Exception as exc:
+            print(f"voxweb: {_index_error(exc, _tool_settings(args))}", file=sys.stderr)
+            return 1
+
+    return run
+
+
+def _db_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "db",
+        help="DICOM index schema: version, upgrade",
+        description="The DICOM index's schema revision. A server refuses an index at an older "
+        "revision on PostgreSQL (SQLite ones are upgraded as they open) or at a revision it "
+        "does not know.",
+    )
+    _database_options(p, None)
+    dsub = p.add_subparsers(dest="db_command", required=True)
+    up = dsub.add_parser(
+        "upgrade",
+        help="upgrade the index to this voxweb's schema revision (creates an empty one)",
+        description="Upgrade the index in place. Back it up first, and stop the servers using "
+        "it: they refuse to start on an older revision anyway.",
+    )
+    _database_options(up, argparse.SUPPRESS)
+    up.set_defaults(func=_index_tool(_db_upgrade))
+    ver = dsub.add_parser("version", help="print the index's schema revision and this voxweb's")
+    _database_options(ver, argparse.SUPPRESS)
+    ver.set_defaults(func=_index_tool(_db_version))
+
+
+def _db_index(args: argparse.Namespace):  # noqa: ANN202
+    from voxweb.dicom.database import index_location
+    from voxweb.dicom.index import Index
+
+    settings = _tool_settings(args)
+    return Index(index_location(settings.resolved_data_dir(), settings.database_url), prepare=False)
+
+
+def _db_upgrade(args: argparse.Namespace) -> int:
+    from voxweb.dicom import schema
+
+    index = _db_index(args)
+    try:
+        before, after = schema.upgrade(index.engine, index.write)
+    finally:
+        index.close()
+    if before.state == "current":
+        print(f"{index.display_url}: already at revision {after.current}")
+    else:
+        was = before.current or ("empty" if before.state == "empty" else "unrevisioned")
+        print(f"{index.display_url}: upgraded from {was} to revision {after.current}")
+    return 0
+
+
+def _db_version(args: argparse.Namespace) -> int:
+    from voxweb.dicom import schema
+
+    index = _db_index(args)
+    try:
+        st = schema.current_status(index.engine)
+    finally:
+        index.close()
+    print(f"index: {index.display_url}")
+    print(f"current: {st.current or '-'} ({st.state})")
+    print(f"head: {st.head}")
+    return 0 if st.state == "current" else 1
 
 
 def _tool_options(p: argparse.ArgumentParser) -> None:
@@ -429,6 +508,70 @@ def _dicom_check(args: argparse.Namespace) -> int:
     return 0 if args.repair else 1
 
 
+def _synthesize_parser(dsub: argparse._SubParsersAction) -> None:
+    p = dsub.add_parser(
+        "synthesize",
+        help="fill the index with many synthetic studies (scale tests)",
+        description="Add N realistic synthetic studies to the index in bulk (about a minute "
+        "per 100,000 instances on SQLite). Their instances share one small template file per "
+        "modality, linked under <data dir>/dicom/synthetic/: QIDO and metadata answers are "
+        "the synthetic studies', frames and thumbnails the template's pixels.",
+    )
+    _database_options(p, argparse.SUPPRESS)
+    p.add_argument("--studies", type=int, required=True, metavar="N")
+    p.add_argument("--series-per-study", type=int, default=1, metavar="S", help="default 1")
+    p.add_argument("--instances-per-series", type=int, default=5, metavar="I", help="default 5")
+    p.add_argument(
+        "--seed", type=int, default=0, help="another seed makes other studies (default 0)"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.set_defaults(func=_index_tool(_dicom_synthesize))
+
+
+def _dicom_synthesize(args: argparse.Namespace) -> int:
+    from voxweb.dicom import DicomDatabase
+    from voxweb.dicom.bulkload import AlreadySynthesized, Plan, synthesize
+
+    try:
+        plan = Plan(args.studies, args.series_per_study, args.instances_per_series, args.seed)
+    except ValueError as exc:
+        print(f"voxweb: {exc}", file=sys.stderr)
+        return 2
+    settings = _tool_settings(args)
+    db = DicomDatabase(
+        settings.resolved_data_dir(),
+        index_url=settings.database_url,
+        store_root=settings.storage,
+        fsync=False,
+    )
+
+    def progress(done) -> None:  # noqa: ANN001
+        if not args.quiet:
+            print(
+                f"\r{done.studies}/{plan.studies} studies, {done.instances} instances, "
+                f"{done.rows_per_second:,.0f} rows/s",
+                end="",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    try:
+        done = synthesize(db, plan, progress)
+    except AlreadySynthesized as exc:
+        print(f"voxweb: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        db.close()
+    if not args.quiet:
+        print(file=sys.stderr)
+    print(
+        f"synthesized {done.studies} studies, {done.series} series, {done.instances} instances "
+        f"of {done.patients} new patients in {done.seconds:.1f} s "
+        f"({done.rows_per_second:,.0f} rows/s, {done.instances / done.seconds:,.0f} instances/s)"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="voxweb", description="Headless medical-imaging application server."
@@ -443,6 +586,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _serve_parser(sub)
     _dicom_parser(sub)
+    _db_parser(sub)
+    _dicomweb_parser(sub)
     _token_parser(sub)
     _url_parser(sub)
     return parser

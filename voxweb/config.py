@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
+from voxweb.booleans import parse_bool
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised only on Python 3.10
@@ -54,54 +56,174 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+def setting(
+    default: Any = None,
+    help: str = "",  # noqa: A002 - argparse's word
+    group: str = "other",
+    *,
+    flag: bool = True,
+    metavar: str | None = None,
+    list_default: bool = False,
+    show_default: bool = True,
+) -> Any:
+    """A Settings field with what ``voxweb serve --help`` says about it (one table, as
+    Datasette does). ``flag=False``: a config-file and environment setting only;
+    ``show_default=False`` when the help says the default in words."""
+    meta = {"help": help, "group": group, "flag": flag, "metavar": metavar}
+    meta["show_default"] = show_default
+    if list_default:
+        return dataclasses.field(default_factory=list, metadata=meta)
+    return dataclasses.field(default=default, metadata=meta)
+
+
 @dataclasses.dataclass
 class Settings:
-    """Everything ``voxweb serve`` can be told. Field names are the setting names."""
+    """Everything ``voxweb serve`` can be told. Field names are the setting names; each
+    field's help, group and flag live here, and ``cli.py`` builds the options from them."""
 
-    host: str = "127.0.0.1"
-    port: int = 2016
-    port_tries: int = 50
-    docroot: Path | None = None
-    ohif: Path | None = None  # a prebuilt OHIF v3 dist/ served at /browse
-    data_dir: Path | None = None
-    auth: Literal["token", "none"] = "token"
-    token: str | None = None
-    new_token: bool = False  # make a new token instead of reusing the data dir's token file
-    enable_exec: bool = False
-    disable_slicer: bool = False
-    disable_dicom: bool = False
-    dicom_delete: bool = False  # DICOMweb DELETE of studies/series/instances (405 when off)
-    disable_static: bool = False
-    cors_origin: list[str] = dataclasses.field(default_factory=list)
-    allowed_host: list[str] = dataclasses.field(default_factory=list)
-    certfile: Path | None = None
-    keyfile: Path | None = None
-    log_console: bool = False
-    open: bool = False
-    static_auth: bool = False
-    directory_listing: bool = False
-    max_body_size: int = 4 << 30
-    # Voxel bytes one volume (or segmentation, displacement field, DICOM series) may declare;
-    # equal to voxweb.io.limits.DEFAULT_MAX_VOLUME_SIZE (not imported: config stays light).
-    max_volume_size: int = 4 << 30
-    header_timeout: float = 10.0
-    body_timeout: float = 60.0
-    keepalive_timeout: float = 5.0
-    log_buffer_size: int = 256 << 10
-    file_root: list[Path] = dataclasses.field(default_factory=list)
-    allow_url_fetch: bool = False
-    allow_private_urls: bool = False
-    url_private_host: list[str] = dataclasses.field(default_factory=list)
-    url_fetch_max_size: int = 2 << 30
-    exec_timeout: float = 60.0
-    sample: list[str] = dataclasses.field(default_factory=list)
-    sample_download: bool = True
-    memory_reuse_size: int = 512 << 20
-    ingest_processes: int | None = None  # STOW-RS worker processes (serve: cores + 1)
-    # HTTP processes sharing the port; the first holds the scene, the others forward to it
-    workers: int = 1
-    render_backend: Literal["auto", "vtk", "numpy"] = "auto"
-    auto_volume_rendering: bool = True
+    # --- network
+    host: str = setting("127.0.0.1", "address to bind", "network")
+    port: int = setting(2016, "port; the next free one is used if busy", "network")
+    port_tries: int = setting(50, "how many ports to try from --port", "network")
+    certfile: Path | None = setting(None, "TLS certificate (PEM) for HTTPS", "network")
+    keyfile: Path | None = setting(None, "TLS private key (PEM) for HTTPS", "network")
+    allowed_host: list[str] = setting(
+        help="another Host name this server answers to (repeatable)",
+        group="network",
+        metavar="NAME",
+        list_default=True,
+    )
+    # --- security
+    auth: Literal["token", "none"] = setting(
+        "token", "token or none; none is refused unless --host is loopback", "security"
+    )
+    token: str | None = setting(
+        None,
+        "API token (default: the data dir's token file, else a new random 256-bit token)",
+        "security",
+    )
+    new_token: bool = setting(
+        False, "make a new token instead of reusing the data dir's token file", "security"
+    )
+    cors_origin: list[str] = setting(
+        help="allow this browser origin, e.g. https://volview.netlify.app (repeatable)",
+        group="security",
+        metavar="ORIGIN",
+        list_default=True,
+    )
+    static_auth: bool = setting(False, "require the token for static pages too", "security")
+    max_body_size: int = setting(4 << 30, "largest request body, e.g. 4G", "security")
+    max_volume_size: int = setting(
+        4 << 30,  # = voxweb.io.limits.DEFAULT_MAX_VOLUME_SIZE (not imported: config stays light)
+        "most voxel data one volume, segmentation, displacement field or DICOM series may "
+        "declare, e.g. 8G; larger files are refused before any memory is used",
+        "security",
+    )
+    header_timeout: float = setting(10.0, "seconds to receive a request header", "security")
+    body_timeout: float = setting(60.0, "seconds a request body may stall", "security")
+    keepalive_timeout: float = setting(
+        5.0, "seconds an idle keep-alive connection stays open", "security", flag=False
+    )
+    # --- APIs
+    enable_exec: bool = setting(False, "allow /slicer/exec (remote Python); off by default", "APIs")
+    exec_timeout: float = setting(60.0, "seconds an exec script may run", "APIs")
+    disable_slicer: bool = setting(False, "turn off the /slicer API", "APIs")
+    disable_dicom: bool = setting(False, "turn off the /dicom API", "APIs")
+    disable_static: bool = setting(False, "turn off static pages", "APIs")
+    dicom_delete: bool = setting(
+        False, "allow DICOMweb DELETE of studies, series and instances (off: 405)", "APIs"
+    )
+    # --- files
+    docroot: Path | None = setting(
+        None, "static pages (default: the packaged control panel)", "files", metavar="DIR"
+    )
+    ohif: Path | None = setting(
+        None,
+        "serve this prebuilt OHIF v3 viewer (the dist/ folder of @ohif/app) at /browse",
+        "files",
+        metavar="DIR",
+    )
+    data_dir: Path | None = setting(
+        None, "database, caches and token file (default: per-user)", "files", metavar="DIR"
+    )
+    database_url: str | None = setting(
+        None,
+        "DICOM index on PostgreSQL, e.g. postgresql://voxweb@dbhost:5432/voxweb, shared by "
+        "several servers (default: an SQLite file in the data dir)",
+        "files",
+        metavar="URL",
+    )
+    storage: Path | None = setting(
+        None,
+        "folder of the DICOM instance files, shared by all hosts of one database "
+        "(default: <data-dir>/dicom/store)",
+        "files",
+        metavar="DIR",
+    )
+    directory_listing: bool = setting(False, "list docroot folders without index.html", "files")
+    file_root: list[Path] = setting(
+        help="a folder clients may read and write by path (repeatable; none by default)",
+        group="files",
+        metavar="DIR",
+        list_default=True,
+    )
+    allow_url_fetch: bool = setting(False, "let clients load data from http(s) URLs", "files")
+    allow_private_urls: bool = setting(
+        False, "with --allow-url-fetch, also fetch from loopback/private addresses", "files"
+    )
+    url_private_host: list[str] = setting(
+        help="a host that may be fetched although it resolves to a private address",
+        group="files",
+        metavar="HOST",
+        list_default=True,
+    )
+    url_fetch_max_size: int = setting(
+        2 << 30, "largest download of --allow-url-fetch", "files", flag=False
+    )
+    sample: list[str] = setting(
+        help="load this sample data set at start, e.g. MRHead (repeatable)",
+        group="files",
+        metavar="NAME",
+        list_default=True,
+    )
+    sample_download: bool = setting(
+        True, "download sample data when online (offline copies otherwise)", "files"
+    )
+    # --- rendering
+    render_backend: Literal["auto", "vtk", "numpy"] = setting(
+        "auto",
+        "3-D renderer: VTK offscreen (EGL), the numpy ray caster, or auto (VTK when a GL "
+        "context can be made)",
+        "rendering",
+    )
+    auto_volume_rendering: bool = setting(
+        True, "show the first volume of an empty scene in the 3-D views", "rendering"
+    )
+    # --- performance
+    memory_reuse_size: int = setting(
+        512 << 20,
+        "freed memory kept for reuse instead of returned to the OS, e.g. 512M (0 = off; "
+        "Linux). Saves the page faults of every large upload and render buffer",
+        "performance",
+    )
+    ingest_processes: int | None = setting(
+        None,
+        "worker processes that store STOW-RS uploads in parallel (default: one per core, "
+        "counting at most 4, plus one; 0 = in the server process)",
+        "performance",
+    )
+    workers: int = setting(
+        1,
+        "HTTP processes sharing the port; the first holds the scene and the others pass scene "
+        "requests to it, while all of them serve /dicom and static files",
+        "performance",
+    )
+    # --- other
+    log_console: bool = setting(False, "print the access log to the console")
+    log_buffer_size: int = setting(
+        256 << 10, "size of the in-memory log the control panel shows", flag=False
+    )
+    open: bool = setting(False, "open the control panel in the system browser")
 
     # --- derived views -------------------------------------------------------------------
 
@@ -143,6 +265,8 @@ class Settings:
             raise ConfigError(f"port must be between 0 and 65535, not {self.port}")
         if self.port_tries < 1:
             raise ConfigError("port_tries must be at least 1")
+        if self.database_url is not None:
+            _check_database_url(self.database_url)
         if self.ingest_processes is not None and not 0 <= self.ingest_processes <= 64:
             raise ConfigError("ingest_processes must be between 0 and 64")
         if not 1 <= self.workers <= 64:
@@ -223,6 +347,20 @@ class Settings:
         return cls(**kwargs)
 
 
+_DATABASE_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg", "sqlite")
+
+
+def _check_database_url(url: str) -> None:
+    """Refuse what cannot be an index URL, without repeating the URL (it may hold a password)."""
+    scheme, sep, _ = url.partition("://")
+    if not sep or scheme.lower() not in _DATABASE_SCHEMES:
+        given = f", not a {scheme!r} URL" if sep else ""
+        raise ConfigError(
+            "database_url must look like postgresql://user@host:port/database "
+            f"(or sqlite:///path){given}"
+        )
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
@@ -245,10 +383,6 @@ def _read_env(env: Mapping[str, str]) -> dict[str, Any]:
             if name in known:
                 out[name] = value
     return out
-
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
 
 
 def _coerce(name: str, raw: Any, hint: Any) -> Any:
@@ -274,12 +408,10 @@ def _coerce(name: str, raw: Any, hint: Any) -> Any:
     if target is bool:
         if isinstance(raw, bool):
             return raw
-        text = str(raw).strip().lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-        raise ConfigError(f"{name} must be true or false, not {raw!r}")
+        try:
+            return parse_bool(str(raw))
+        except ValueError:
+            raise ConfigError(f"{name} must be true or false, not {raw!r}") from None
     if target is int:
         if name.endswith("_size"):
             return parse_size(raw)

@@ -19,9 +19,10 @@ from typing import Any
 from voxweb import __version__
 from voxweb.config import Settings
 from voxweb.dicom import DicomDatabase
+from voxweb.dicom.dburl import url_password
 from voxweb.execution import Executor
 from voxweb.logring import LogRing
-from voxweb.render.service import render_service
+from voxweb.render.service import RenderService
 from voxweb.scripting.namespace import exec_namespace
 from voxweb.services.dicom_bridge import DicomBridge
 from voxweb.services.fetch import FetchPolicy
@@ -57,6 +58,17 @@ class ExtensionHandler:
     handler: Any = None
 
 
+def resolve_token(settings: Settings) -> str | None:
+    """The API token: --token wins; else the data dir's token (scripts and bookmarks keep
+    working across restarts) unless --new-token; else a fresh one. server.py writes it."""
+    if not settings.token_required:
+        return None
+    token = settings.token
+    if token is None and not settings.new_token:
+        token = read_token(settings.resolved_data_dir())
+    return token or new_token()
+
+
 @dataclass
 class ServerContext:
     settings: Settings
@@ -71,19 +83,17 @@ class ServerContext:
     request_shutdown: Callable[[], None] = lambda: None
     lock: threading.Lock = field(default_factory=threading.Lock)
     workspace: Workspace = field(default_factory=Workspace)
+    render: RenderService = None  # type: ignore[assignment] - made in __post_init__ if not given
     executor: Executor | None = None
     _dicom: DicomDatabase | None = None
 
+    def __post_init__(self) -> None:
+        if self.render is None:  # one render service per scene, with its caches
+            self.render = RenderService(self.workspace.scene, self.settings.render_backend)
+
     @classmethod
     def from_settings(cls, settings: Settings) -> ServerContext:
-        token = None
-        if settings.token_required:
-            # --token wins; else the data dir's token (scripts and bookmarks keep working
-            # across restarts) unless --new-token; else a fresh one. server.py writes it.
-            token = settings.token
-            if token is None and not settings.new_token:
-                token = read_token(settings.resolved_data_dir())
-            token = token or new_token()
+        token = resolve_token(settings)
         switches = Switches(
             slicer=not settings.disable_slicer,
             dicom=not settings.disable_dicom,
@@ -103,21 +113,36 @@ class ServerContext:
             auto_volume_rendering=settings.auto_volume_rendering,
             max_volume_size=settings.max_volume_size,
         )
-        render_service(workspace.scene, settings.render_backend)  # the backend the settings name
         ctx = cls(
             settings=settings,
             token=token,
             switches=switches,
             log=LogRing(settings.log_buffer_size),
             workspace=workspace,
+            render=RenderService(workspace.scene, settings.render_backend),
         )
         ctx.log.redact.add(token)
+        ctx.log.redact.add(url_password(settings.database_url))  # never in a log line
         bridge = DicomBridge(workspace, lambda: ctx.dicom)
         ctx.executor = Executor(
-            lambda: exec_namespace(workspace, bridge),
+            lambda: exec_namespace(workspace, bridge, ctx.render),
             lock=workspace.scene.lock,
             timeout=settings.exec_timeout,
         )
+        return ctx
+
+    @classmethod
+    def for_dicom_service(cls, settings: Settings) -> ServerContext:
+        """The context of ``voxweb dicomweb``: the DICOM database only (no scene served, no
+        exec, no static pages); the database opens at once, so a wrong URL fails the start."""
+        ctx = cls(
+            settings=settings,
+            token=resolve_token(settings),
+            switches=Switches(slicer=False, dicom=True, static=False, exec=False),
+            log=LogRing(settings.log_buffer_size),
+        )
+        ctx.log.redact.add(ctx.token)
+        _ = ctx.dicom
         return ctx
 
     @property
@@ -128,6 +153,8 @@ class ServerContext:
                 if self._dicom is None:
                     self._dicom = DicomDatabase(
                         self.settings.resolved_data_dir(),
+                        index_url=self.settings.database_url,
+                        store_root=self.settings.storage,
                         ingest_processes=self.settings.resolved_ingest_processes(),
                     )
                     if self._dicom.workers is not None:

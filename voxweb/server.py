@@ -177,7 +177,7 @@ class Server:
         if overrides:
             settings = dataclasses.replace(settings, **overrides)
         self.settings = settings.validate()
-        self.ctx = ServerContext.from_settings(self.settings)
+        self.ctx = self._make_context(self.settings)
         self.ctx.request_shutdown = self._request_shutdown
         self._uvicorn: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -293,6 +293,16 @@ class Server:
 
     # --- internals -----------------------------------------------------------------------
 
+    # what a server is made of; ``voxweb.dicomweb_server`` serves the DICOM area alone
+    def _make_context(self, settings: Settings) -> ServerContext:
+        return ServerContext.from_settings(settings)
+
+    def _build_app(self) -> Any:
+        return build_app(self.ctx)
+
+    def _announcement(self) -> str:
+        return f"voxweb {self.ctx.version} serving at {self.open_url}"
+
     def _prepare(self, announce: bool) -> uvicorn.Server:
         settings = self.settings
         sock, port = bind_socket(settings.host, settings.port, settings.port_tries)
@@ -308,7 +318,7 @@ class Server:
         self._write_files(announce)
         self._load_samples()
 
-        config = uvicorn_config(build_app(self.ctx), settings)
+        config = uvicorn_config(self._build_app(), settings)
         self._uvicorn = _UvicornServer(config, self.ctx.log.close)
         if port != settings.port and settings.port != 0:
             message = f"voxweb: port {settings.port} is busy; using {port}"
@@ -317,7 +327,7 @@ class Server:
                 print(message, flush=True)
         self.ctx.log.append(f"voxweb {self.ctx.version} listening on {self.ctx.base_url}")
         if announce:
-            print(f"voxweb {self.ctx.version} serving at {self.open_url}", flush=True)
+            print(self._announcement(), flush=True)
         return self._uvicorn
 
     def _start_workers(self, server: _UvicornServer) -> Any:

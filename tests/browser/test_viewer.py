@@ -295,6 +295,11 @@ def test_viewer_in_chromium(voxweb, browser, tmp_path):
     )
     assert most["3D"] == 1, most
 
+    # Layouts: the menu offers the server's layouts (/api/layouts), in its order.
+    from voxweb.scene.views import LAYOUT_TITLES
+
+    options = page.eval_on_selector_all("#layout option", "os => os.map(o => [o.value, o.text])")
+    assert options == [list(item) for item in LAYOUT_TITLES.items()]
     # Layouts: the switcher changes the number of views; so does another client.
     page.select_option("#layout", "OneUp3D")
     page.wait_for_function("() => document.querySelectorAll('#views .view').length === 1")

@@ -19,7 +19,10 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_import_folder_zip_duplicates_errors_and_check(tmp_path):
+def test_import_folder_zip_duplicates_errors_and_check(tmp_path, index_url, monkeypatch):
+    # the index as the environment names it (VOXWEB_DATABASE_URL), like a server's
+    if index_url:
+        monkeypatch.setenv("VOXWEB_DATABASE_URL", index_url)
     src = tmp_path / "src"
     (src / "a").mkdir(parents=True)
     series = synthetic_series(4, 8, patient_id="CLI1")
@@ -38,7 +41,7 @@ def test_import_folder_zip_duplicates_errors_and_check(tmp_path):
     ok = run("--data-dir", str(data_dir), "check")
     assert ok.returncode == 0 and "4 instances indexed" in ok.stdout
 
-    db = DicomDatabase(data_dir)
+    db = DicomDatabase(data_dir, index_url=index_url)
     (inst,) = [i for i in db.index.iter_all_instances() if i.sop_uid][:1]
     db.instance_path(inst).unlink()
     db.close()
@@ -49,15 +52,16 @@ def test_import_folder_zip_duplicates_errors_and_check(tmp_path):
     assert run("--data-dir", str(data_dir), "check").returncode == 0
 
 
-def test_import_link_references_files_in_place(tmp_path):
+def test_import_link_references_files_in_place(tmp_path, index_url):
+    url_args = ["--database-url", index_url] if index_url else []
     src = tmp_path / "linked"
     src.mkdir()
     for n, data in enumerate(synthetic_series(2, 8, patient_id="LINK")):
         (src / f"im{n}.dcm").write_bytes(data)
     data_dir = tmp_path / "data"
-    res = run("--data-dir", str(data_dir), "import", "--link", str(src))
+    res = run("--data-dir", str(data_dir), "import", *url_args, "--link", str(src))
     assert res.returncode == 0, res.stderr
-    db = DicomDatabase(data_dir)
+    db = DicomDatabase(data_dir, index_url=index_url)
     paths = sorted(str(db.instance_path(i)) for i in db.index.iter_all_instances())
     db.close()
     assert paths == sorted(str(p) for p in src.iterdir())

@@ -14,8 +14,8 @@ from voxweb.services.workspace import Workspace
 
 
 @pytest.fixture
-def db(tmp_path):
-    database = DicomDatabase(tmp_path / "data", fsync=False)
+def db(tmp_path, index_url):
+    database = DicomDatabase(tmp_path / "data", index_url=index_url, fsync=False)
     yield database
     database.close()
 

@@ -13,7 +13,7 @@ from pydicom.encaps import encapsulate, generate_frames
 from pydicom.uid import JPEGBaseline8Bit, generate_uid
 
 from tests.dicom.helpers import make_instance
-from voxweb.dicom import DicomDatabase, NotFoundError
+from voxweb.dicom import DicomDatabase, NotFoundError, QueryError
 from voxweb.dicom.index import instances, series, studies
 
 
@@ -306,3 +306,14 @@ def test_import_in_batches_counts_every_file(db, tmp_path):
     assert seen[1] == (2, "duplicate")  # 000-copy.dcm sorts right after 000.dcm
     assert db.index.counts()["instances"] == 70
     assert db.check(min_age_s=0).ok
+
+
+def test_nul_characters_in_text_values(db):
+    # invalid DICOM that files do contain; PostgreSQL cannot keep NUL in text, so no engine does
+    res = db.ingest_bytes(make_instance(PatientName="Nul\x00^Anna", StudyDescription="a\x00b"))
+    assert res.status == "stored"
+    (study,) = db.search_studies({"PatientName": "nul^anna", "includefield": "StudyDescription"})
+    assert study["00081030"]["Value"] == ["ab"]
+    assert study["00100010"]["Value"] == [{"Alphabetic": "Nul^Anna"}]
+    with pytest.raises(QueryError, match="PatientID: values cannot contain a NUL character"):
+        db.search_studies({"PatientID": "P\x00*"})

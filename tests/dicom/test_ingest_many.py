@@ -11,8 +11,10 @@ from voxweb.dicom import DicomDatabase
 
 
 @pytest.fixture
-def db(tmp_path):
-    database = DicomDatabase(tmp_path / "data", fsync=True)  # the batch path syncs
+def db(tmp_path, index_url):
+    database = DicomDatabase(
+        tmp_path / "data", index_url=index_url, fsync=True
+    )  # the batch path syncs
     yield database
     database.close()
 
@@ -115,11 +117,17 @@ _steps = st.lists(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(first=_steps, second=_steps, policy=st.sampled_from(["refuse", "replace"]))
-def test_batches_build_the_same_index_as_single_ingests(tmp_path_factory, first, second, policy):
+def test_batches_build_the_same_index_as_single_ingests(
+    tmp_path_factory, new_index_url, first, second, policy
+):
     # the second batch meets what the first stored: duplicates, conflicts, replacements
     root = tmp_path_factory.mktemp("db")
-    one = DicomDatabase(root / "one", fsync=False, duplicate_policy=policy)
-    many = DicomDatabase(root / "many", fsync=False, duplicate_policy=policy)
+    one = DicomDatabase(
+        root / "one", index_url=new_index_url(), fsync=False, duplicate_policy=policy
+    )
+    many = DicomDatabase(
+        root / "many", index_url=new_index_url(), fsync=False, duplicate_policy=policy
+    )
     try:
         for batch in (first, second):
             datas = [_variant(*step) for step in batch]

@@ -13,8 +13,8 @@ from voxweb.dicom.load import image_series, load_series
 
 
 @pytest.fixture
-def db(tmp_path):
-    database = DicomDatabase(tmp_path / "data", fsync=False)
+def db(tmp_path, index_url):
+    database = DicomDatabase(tmp_path / "data", index_url=index_url, fsync=False)
     yield database
     database.close()
 

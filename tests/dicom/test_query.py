@@ -23,8 +23,8 @@ STUDIES = [
 
 
 @pytest.fixture(scope="module")
-def qdb(tmp_path_factory):
-    db = DicomDatabase(tmp_path_factory.mktemp("q"), fsync=False)
+def qdb(tmp_path_factory, module_index_url):
+    db = DicomDatabase(tmp_path_factory.mktemp("q"), index_url=module_index_url, fsync=False)
     for n, attrs in enumerate(STUDIES):
         for k in range(2):
             db.ingest_bytes(

@@ -53,8 +53,11 @@ def test_ohif_study_list_on_10k_studies(db):
     )
 
 
-def test_query_plan_uses_indexes(db):
+def test_query_plan_uses_indexes(db, engine):
     populate_synthetic(db, 50)
+    if engine == "postgresql":
+        _postgresql_plans_use_indexes(db)
+        return
     with db.index.engine.connect() as conn:
         plan = conn.exec_driver_sql(
             "EXPLAIN QUERY PLAN SELECT pk FROM studies WHERE study_uid = ?", ("1.2",)
@@ -64,3 +67,27 @@ def test_query_plan_uses_indexes(db):
             "EXPLAIN QUERY PLAN SELECT pk FROM series WHERE study_fk = ? AND modality = 'CT'", (1,)
         ).all()
         assert any("ix_series_study_modality" in str(row) for row in plan), plan
+        plan = conn.exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT pk FROM studies WHERE patient_name_ci LIKE 'SMI%'"
+        ).all()
+        assert any("ix_studies_name_order" in str(row) for row in plan), plan
+
+
+def _postgresql_plans_use_indexes(db):
+    # 50 rows fit one page, where a scan wins: forbid it to see which indexes could serve
+    with db.index.engine.connect() as conn:
+        conn.exec_driver_sql("SET enable_seqscan = off")
+        conn.exec_driver_sql("ANALYZE")
+
+        def plan(sql: str) -> str:
+            return "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + sql).all())
+
+        assert "Index" in plan("SELECT pk FROM studies WHERE study_uid = '1.2'")
+        got = plan("SELECT pk FROM series WHERE study_fk = 1 AND modality = 'CT'")
+        assert "ix_series_study_modality" in got, got
+        # prefix LIKE (PatientName=Smi*) is a range scan of the C-collated index
+        got = plan("SELECT pk FROM studies WHERE patient_name_ci LIKE 'SMI%%'")
+        assert "ix_studies_name_order" in got and "~>=~" not in got, got
+        assert "'SMI'" in got and "'SMJ'" in got, got
+        got = plan("SELECT pk FROM studies WHERE patient_id LIKE 'P1%%'")
+        assert "ix_studies_patient_id" in got and "'P2'" in got, got

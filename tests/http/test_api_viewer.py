@@ -124,3 +124,21 @@ def test_display_picks_the_volume_and_the_label_opacity(server):
     unknown = server.post("/api/display", json={"volume": "vtkMRMLScalarVolumeNode999"})
     assert unknown.status_code == 404 and "no volume" in unknown.json()["message"]
     assert server.post("/api/display", json={"label_opacity": 2}).status_code == 422
+
+
+def test_layouts_come_from_the_server_grids(server):
+    from voxweb.scene.views import LAYOUT_GRIDS, LAYOUT_TITLES
+
+    reply = server.get("/api/layouts")
+    assert reply.status_code == 200
+    layouts = reply.json()
+    assert {g["name"]: g["rows"] for g in layouts} == LAYOUT_GRIDS
+    offered = [g["name"] for g in layouts if g["title"]]
+    assert offered == list(LAYOUT_TITLES)  # the menu's order
+    four_up = next(g for g in layouts if g["name"] == "FourUp")
+    assert four_up == {
+        "name": "FourUp",
+        "title": "Four-up",
+        "rows": [["Red", "3D:1"], ["Yellow", "Green"]],
+    }
+    assert server.get("/api/layouts", auth=False).status_code == 401

@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from voxweb.dicom.multipart import split_multipart
-from voxweb.http.dicomweb import HttpError, parse_multipart
+from voxweb.http.dicomweb import parse_multipart
+from voxweb.http.errors import HttpError
 
 BOUNDARY = "b0undary"
 CTYPE = f'multipart/related; type="application/dicom"; boundary={BOUNDARY}'

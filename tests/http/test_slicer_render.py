@@ -178,7 +178,7 @@ def test_empty_scene_slice_is_404(voxweb):
 
 ADD_SURFACES = """
 from voxweb.scene import MarkupsFiducial, Model, Segmentation
-from voxweb.services.workspace import box_model
+from voxweb.services.tracking import box_model
 volume = scene.get_node("markers-3d")
 seg = Segmentation(volume.array.shape, volume.ijk_to_ras, name="seg")
 a = np.zeros(volume.array.shape, bool); a[5:15, 5:15, 5:15] = True

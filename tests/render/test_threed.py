@@ -259,7 +259,7 @@ def voxel_tile_energy(image: np.ndarray) -> float:
 
 
 def test_close_ups_come_from_the_interpolating_caster_when_the_backend_is_auto():
-    from voxweb.render.service import ThreeDRequest, render_service
+    from voxweb.render.service import RenderService, ThreeDRequest
     from voxweb.scene import ScalarVolume, Scene
 
     n = 48
@@ -275,7 +275,7 @@ def test_close_ups_come_from_the_interpolating_caster_when_the_backend_is_auto()
     vtk_like = make_renderer("auto")
     if vtk_like.name == "numpy":
         pytest.skip("VTK is not available here: nothing to compare with")
-    service = render_service(scene_, "auto")
+    service = RenderService(scene_, "auto")
     view.camera = cams.zoom(service.fitted_camera(view), 6.0)
     close = service.threed_image(ThreeDRequest(size=(256, 256), stateless=True))
     image = np.asarray(Image.open(io.BytesIO(close.body)).convert("RGB"))

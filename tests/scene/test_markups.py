@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from voxweb.scene import (
+    ControlPoint,
     MarkupsAngle,
     MarkupsClosedCurve,
     MarkupsCurve,
@@ -15,12 +16,9 @@ from voxweb.scene import (
     MarkupsROI,
     properties,
 )
-from voxweb.scene.nodes import ControlPoint
-from voxweb.scene.nodes import MarkupsFiducial as OldPath
 
 
-def test_fiducial_keeps_its_old_names_and_behaviour():
-    assert OldPath is MarkupsFiducial
+def test_fiducial_points_and_behaviour():
     f = MarkupsFiducial("F")
     f.add_point((1, 2, 3))
     f.add_point((4, 5, 6), label="tip")

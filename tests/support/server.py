@@ -56,8 +56,10 @@ class VoxwebProcess:
         env: dict[str, str] | None = None,
         port: int | None = 0,
         cwd: Path | None = None,
+        command: str = "serve",
     ) -> None:
         self.data_dir = Path(data_dir)
+        self.command = command  # or "dicomweb"
         self.args = list(args or [])
         self.extra_env = env or {}
         self.port_arg = port
@@ -72,7 +74,7 @@ class VoxwebProcess:
     # --- lifecycle -----------------------------------------------------------------------
 
     def start(self, timeout: float = 20.0, expect_url: bool = True) -> VoxwebProcess:
-        cmd = [sys.executable, "-m", "voxweb", "serve", "--data-dir", str(self.data_dir)]
+        cmd = [sys.executable, "-m", "voxweb", self.command, "--data-dir", str(self.data_dir)]
         if self.port_arg is not None:
             cmd += ["--port", str(self.port_arg)]
         cmd += self.args

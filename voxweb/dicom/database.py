@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from voxweb.dicom import query as _query
+from voxweb.dicom.changes import ChangeStamp
 from voxweb.dicom.check import CheckReport
 from voxweb.dicom.check import check as _check
 from voxweb.dicom.errors import NotFoundError
@@ -58,19 +59,29 @@ _CACHE_ENTRIES = 256  # QIDO answers kept
 _CACHE_MAX_ENTRY = 4 << 20  # larger answers are not cached
 
 
+def index_location(data_dir: str | os.PathLike[str], index_url: str | None = None) -> str:
+    """The index a database in ``data_dir`` uses: ``index_url``, else its SQLite file."""
+    return str(index_url or (Path(data_dir) / "dicom" / "index.sqlite"))
+
+
 @lru_cache(maxsize=4096)
 def _frame_table(frames_json: str | None) -> list[list[tuple[int, int]]] | None:
     return loads_frames(frames_json)
 
 
 class DicomDatabase:
-    """A DICOM database under ``<data_dir>/dicom`` (store + SQL index)."""
+    """A DICOM database under ``<data_dir>/dicom`` (store + SQL index).
+
+    ``index_url`` and ``store_root`` put the index (e.g. PostgreSQL) and the instance files
+    (e.g. a shared mount) elsewhere: several processes and hosts then serve one database.
+    """
 
     def __init__(
         self,
         data_dir: str | os.PathLike[str],
         *,
         index_url: str | None = None,
+        store_root: str | os.PathLike[str] | None = None,
         fsync: bool = True,
         duplicate_policy: DuplicatePolicy = "refuse",
         bulk_threshold: int = BULK_THRESHOLD,
@@ -79,8 +90,8 @@ class DicomDatabase:
         """``ingest_processes``: worker processes for ``ingest_many`` (0: in this process)."""
         self.root = Path(data_dir) / "dicom"
         settings = IngestSettings(
-            store_root=str(self.root / "store"),
-            index_url=str(index_url or (self.root / "index.sqlite")),
+            store_root=str(store_root or (self.root / "store")),
+            index_url=index_location(data_dir, index_url),
             fsync=fsync,
             duplicate_policy=duplicate_policy,
             bulk_threshold=bulk_threshold,
@@ -91,18 +102,31 @@ class DicomDatabase:
         self.duplicate_policy = duplicate_policy
         self.bulk_threshold = bulk_threshold
         self._hot = HotReads(self.index)
+        self._changes = ChangeStamp(self.index, self._hot)
         self._cache_lock = threading.Lock()
-        self._qido_cache: OrderedDict[tuple[Any, ...], tuple[int, bytes]] = OrderedDict()
+        self._qido_cache: OrderedDict[tuple[Any, ...], tuple[Any, bytes]] = OrderedDict()
         self.workers = IngestWorkers(settings, ingest_processes) if ingest_processes > 0 else None
 
     def close(self) -> None:
         """Release database connections."""
+        self._changes.close()
         self._hot.close()
         with self._cache_lock:
             self._qido_cache.clear()
         if self.workers is not None:
             self.workers.close()
         self.index.close()
+
+    def ready(self) -> str | None:
+        """None when the index answers and the storage is reachable; else what is wrong."""
+        try:
+            with self.index.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except Exception as exc:
+            return f"the index does not answer ({type(exc).__name__}: {exc})"
+        if not self.store.reachable():
+            return f"the storage {self.store.root} is not reachable"
+        return None
 
     # -- ingest --------------------------------------------------------------------------
     def ingest_bytes(self, data: bytes, **kwargs: Any) -> IngestResult:
@@ -189,12 +213,12 @@ class DicomDatabase:
         """A QIDO-RS answer as JSON bytes, cached until the index changes.
 
         The cache key is the exact request (level, parameters in order, path UIDs, base URL);
-        an entry is valid while SQLite's ``data_version`` is unchanged, i.e. until any
-        connection of any process commits a write. Other engines are not cached.
+        an entry is valid while the index's change stamp (``voxweb.dicom.changes``) is
+        unchanged, i.e. until any connection of any process or host commits a write.
         """
         pairs = tuple(params)
         key = (level, pairs, study_uid, series_uid, base_url)
-        version = self._hot.data_version()
+        version = self._changes.current()
         if version is not None:
             with self._cache_lock:
                 hit = self._qido_cache.get(key)
@@ -372,4 +396,4 @@ class DicomDatabase:
         return out
 
 
-__all__ = ["ByteRanges", "DicomDatabase"]
+__all__ = ["ByteRanges", "DicomDatabase", "index_location"]

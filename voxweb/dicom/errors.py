@@ -32,3 +32,11 @@ class QueryError(DicomError, ValueError):
 
 class NotFoundError(DicomError, LookupError):
     """The requested study, series, instance, frame or bulk data does not exist (HTTP 404)."""
+
+
+class IndexSchemaError(DicomError):
+    """The index database's schema is not one this voxweb can use as it is.
+
+    The message says what was found and what to do (``voxweb db upgrade``, another database,
+    a newer voxweb).
+    """

@@ -25,6 +25,7 @@ import pydicom
 from voxweb.dicom.errors import DicomFormatError
 from voxweb.dicom.index import AddOutcome, Index
 from voxweb.dicom.parse import BULK_THRESHOLD, InstanceRecord, parse_instance
+from voxweb.dicom.storage import Storage
 from voxweb.dicom.store import Store
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,8 @@ class IngestSettings:
     files are fsynced, and the limits. A worker process builds its own ingester from them."""
 
     store_root: str
-    index_url: str  # an SQLAlchemy URL or the path of an SQLite file
+    # an SQLAlchemy URL or the path of an SQLite file; not in repr: it may hold a password
+    index_url: str = field(repr=False)
     fsync: bool = True
     duplicate_policy: DuplicatePolicy = "refuse"
     bulk_threshold: int = BULK_THRESHOLD
@@ -87,7 +89,7 @@ class IngestSettings:
 class Ingester:
     """Parses instances, writes their files into ``store`` and indexes them in ``index``."""
 
-    def __init__(self, store: Store, index: Index, settings: IngestSettings) -> None:
+    def __init__(self, store: Storage, index: Index, settings: IngestSettings) -> None:
         self.store = store
         self.index = index
         self.settings = settings
@@ -258,8 +260,10 @@ def store_parsed(
             [(p.rec, p.path, p.linked) for p in prepared], replace=(policy == "replace")
         )
     except Exception:
-        for path in written:
-            ing.store.remove(path)
+        # The files stay: their paths are content keys, so another process or host storing
+        # the same instance right now may be about to index this very file. `voxweb dicom
+        # check --repair` takes up files no row refers to once they are old enough.
+        log.warning("index insert failed; %d written file(s) left for `dicom check`", len(written))
         raise
     for prep, outcome in zip(prepared, outcomes, strict=True):
         _settle(ing, prep, outcome)
@@ -297,9 +301,15 @@ def _prepare(
     )
     if existing is not None:
         if existing.sha256 == rec.sha256:
-            if ing.store.resolve(existing.path).is_file():
+            if ing.store.exists(existing.path):
                 result.status = "duplicate"
                 return result
+            if link_path is None and existing.path == ing.store.content_key(
+                rec.study_uid, rec.series_uid, rec.sop_uid, rec.sha256
+            ):
+                # its file vanished: write it again where the row points, leaving the row
+                # alone (a shared folder may just not show another host's new file yet)
+                return _rewrite(ing, result, existing.path, rec.data)
         elif policy != "replace":
             result.status, result.failure_code = "failed", FAILURE_DUPLICATE
             result.reason = (
@@ -310,7 +320,7 @@ def _prepare(
     data = rec.data  # a raw dataset was wrapped into Part 10 by the parser
     if link_path is not None:
         return _Prepared(result, rec, str(Path(link_path).resolve()), True, False)
-    path = ing.store.relative_path(rec.study_uid, rec.series_uid, rec.sop_uid, rec.sha256)
+    path = ing.store.content_key(rec.study_uid, rec.series_uid, rec.sop_uid, rec.sha256)
     if existing is not None and ing.store.has_file(path, len(data)):
         return _Prepared(result, rec, path, False, False)  # the file of a stale row is back
     try:
@@ -320,6 +330,16 @@ def _prepare(
         result.reason = f"cannot write the instance file: {exc}"
         return result
     return _Prepared(result, rec, path, False, True)
+
+
+def _rewrite(ing: Ingester, result: IngestResult, path: str, data: bytes) -> IngestResult:
+    """Write the file of an indexed instance again (same key, same bytes), durably."""
+    try:
+        ing.store.write(path, data, sync=True)
+    except OSError as exc:
+        result.status, result.failure_code = "failed", FAILURE_OUT_OF_RESOURCES
+        result.reason = f"cannot write the instance file: {exc}"
+    return result
 
 
 def _settle(ing: Ingester, prep: _Prepared, outcome: AddOutcome) -> None:

@@ -17,7 +17,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydicom.datadict import dictionary_VR, keyword_dict, keyword_for_tag
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    true,
+)
 
 from voxweb.dicom.errors import QueryError
 from voxweb.dicom.index import Index, instances, series, studies
@@ -197,6 +208,8 @@ def parse_query(params: Mapping[str, Any] | Iterable[tuple[str, str]]) -> QidoQu
             pairs.append((key, "" if value is None else str(value)))
     q = QidoQuery([], set(), False, False, None, 0)
     for key, value in pairs:
+        if "\x00" in value:  # never in a DICOM value; PostgreSQL refuses it in any text
+            raise QueryError(f"{key}: values cannot contain a NUL character")
         lk = key.lower()
         if lk in IGNORED_PARAMS:
             continue
@@ -255,6 +268,20 @@ def _like_pattern(value: str) -> str:
     return "".join(out)
 
 
+def _inline(value: str | int) -> Any:
+    """A value written into the SQL text when the statement runs, not sent as a parameter.
+
+    For LIKE patterns and LIMIT/OFFSET, whose values decide the plan: psycopg prepares a
+    statement run five times, and PostgreSQL may then plan it once for any value, e.g. a scan
+    in date order filtering 10,000 rows for ``LIKE $1`` (148 ms on 200,000 studies) where
+    ``LIKE 'SMITH%'`` reads 1,935 index entries (1 ms), or a sequential scan for ``LIMIT $1``.
+    SQLAlchemy quotes the value for the dialect.
+    """
+    return bindparam(
+        None, value, type_=Integer if isinstance(value, int) else String, literal_execute=True
+    )
+
+
 def _has_wildcard(value: str) -> bool:
     return "*" in value or "?" in value
 
@@ -266,7 +293,7 @@ def _str_cond(col: Any, value: str, fuzzy: bool) -> ColumnElement[bool]:
         target = func.upper(col) if fuzzy else col
         v = fold(v) if fuzzy else v
         if _has_wildcard(v):
-            conds.append(target.like(_like_pattern(v), escape="\\"))
+            conds.append(target.like(_inline(_like_pattern(v)), escape="\\"))
         else:
             conds.append(target == v)
     return or_(*conds) if len(conds) > 1 else conds[0]
@@ -279,11 +306,11 @@ def _pn_cond(attr: Attr, value: str, fuzzy: bool) -> ColumnElement[bool]:
         words = [w for w in name_words(value.replace("*", " ").replace("?", " ")).split() if w]
         if not words:
             return true()
-        conds = [words_col.like("% " + _like_pattern(w) + "%", escape="\\") for w in words]
+        conds = [words_col.like(_inline(f"% {_like_pattern(w)}%"), escape="\\") for w in words]
         return and_(*conds)
     key = pn_key(value) if not _has_wildcard(value) else fold(value)
     if _has_wildcard(key):
-        return base.like(_like_pattern(key), escape="\\")
+        return base.like(_inline(_like_pattern(key)), escape="\\")
     return base == key
 
 
@@ -311,10 +338,12 @@ def _range_cond(attr: Attr, value: str) -> ColumnElement[bool]:
         if lo:
             conds.append(col >= lo)
         if hi:
-            conds.append(col <= hi if attr.kind == "date" else or_(col <= hi, col.like(hi + "%")))
+            conds.append(
+                col <= hi if attr.kind == "date" else or_(col <= hi, col.like(_inline(hi + "%")))
+            )
         return and_(*conds)
     _check_digits(attr, value, lengths)
-    return col == value if attr.kind == "date" else col.like(value + "%")
+    return col == value if attr.kind == "date" else col.like(_inline(value + "%"))
 
 
 def _int_cond(attr: Attr, value: str) -> ColumnElement[bool]:
@@ -471,17 +500,19 @@ def search(
         if attr.column is not None:
             cols[f"c{tag:08X}"] = attr.column
 
-    stmt = select(*[c.label(k) for k, c in cols.items()]).select_from(frm)
-    if conds:
-        stmt = stmt.where(and_(*conds))
-    stmt = stmt.order_by(*_order(level))
     limit = q.limit if q.limit is not None else default_limit
     if max_limit is not None:
         limit = max_limit if limit is None else min(limit, max_limit)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    if q.offset:
-        stmt = stmt.offset(q.offset)
+    columns = select(*[c.label(k) for k, c in cols.items()])
+    if q.offset >= DEEP_OFFSET or (level == "study" and limit is not None):
+        # A page's keys first, from an index alone where one covers the conditions and the
+        # order, then only the page's rows. PostgreSQL otherwise reads every row it skips
+        # (offset=100000 of 200,000 studies: 18-32 ms, 13-17 ms this way) or every match
+        # before it sorts (PatientName=Smith*: 1,935 rows); SQLite gains at deep offsets.
+        keys = _paged(select(_pk(level)), frm, conds, level, limit, q.offset).scalar_subquery()
+        stmt = columns.select_from(frm).where(_pk(level).in_(keys)).order_by(*_order(level))
+    else:
+        stmt = _paged(columns, frm, conds, level, limit, q.offset)
 
     with index.read() as conn:
         rows = conn.execute(stmt).all()  # tuples in the order of ``cols``
@@ -530,6 +561,30 @@ def search(
     return out
 
 
+DEEP_OFFSET = 1000
+"""From this offset on, at every level, a page's keys are found first (see ``search``)."""
+
+
+def _paged(
+    stmt: Any,
+    frm: Any,
+    conds: list[ColumnElement[bool]],
+    level: str,
+    limit: int | None,
+    offset: int,
+) -> Any:
+    """``stmt`` from ``frm`` with the conditions, QIDO's order, and the page."""
+    stmt = stmt.select_from(frm)
+    if conds:
+        stmt = stmt.where(and_(*conds))
+    stmt = stmt.order_by(*_order(level))
+    if limit is not None:
+        stmt = stmt.limit(_inline(limit))
+    if offset:
+        stmt = stmt.offset(_inline(offset))
+    return stmt
+
+
 _ONLINE, _URL, _NONE = -1, -2, -3  # value sources of a QIDO item other than a column
 
 
@@ -538,11 +593,13 @@ def _pk(level: str) -> Any:
 
 
 def _order(level: str) -> list[Any]:
+    # total orders (the pk breaks ties), missing numbers first on every engine: the same
+    # answer and the same pages from SQLite and PostgreSQL
     if level == "study":
         return [studies.c.study_date.desc(), studies.c.study_time.desc(), studies.c.pk.desc()]
     if level == "series":
-        return [studies.c.pk, series.c.series_number, series.c.pk]
-    return [series.c.pk, instances.c.instance_number, instances.c.pk]
+        return [studies.c.pk, series.c.series_number.nulls_first(), series.c.pk]
+    return [series.c.pk, instances.c.instance_number.nulls_first(), instances.c.pk]
 
 
 def _extras(conn: Any, level: str, pks: list[int], tags: set[int]) -> dict[int, dict[str, Any]]:

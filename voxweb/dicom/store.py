@@ -1,42 +1,55 @@
-"""Managed storage of DICOM Part-10 instance files under ``<data_dir>/dicom/store``.
+"""Managed storage of DICOM Part-10 instance files in a folder: the file-system ``Storage``.
 
-Paths are derived from the UIDs (hashed study/series/instance directories, so no client UID
-ever becomes a raw path component) plus a short content digest, so two different versions of
-one SOP instance never share a file. Writes are atomic: temp file in the target directory,
-fsync, ``os.replace``, fsync of the directory. Files can also be *linked* (referenced in place,
-never copied, never deleted by us). Folders are 0700 and files 0600: only the user running
-voxweb reads them. This module knows nothing about the index or HTTP.
+The folder is ``<data_dir>/dicom/store`` by default, or any root given (a shared mount such
+as NFS when several hosts serve one database). Paths are content keys (``storage.content_key``:
+hashed UIDs plus a short content digest), so two different versions of one SOP instance never
+share a file and two hosts writing the same instance write the same file with the same bytes.
+Writes are atomic: temp file in the target directory (named for this host and process, so
+hosts sharing the folder never collide), fsync, ``os.replace``, fsync of the directory. Files
+can also be *linked* (referenced in place, never copied, never deleted by us). Folders are
+0700 and files 0600: only the user running voxweb reads them. Keys are confined to the root
+(``storage.check_key``). This module knows nothing about the index or HTTP.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import itertools
 import logging
 import os
+import socket
 import sys
 import threading
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from voxweb.datadir import DIR_MODE, FILE_MODE, make_private_dirs
+from voxweb.dicom.storage import check_key, content_key, is_linked
 
 log = logging.getLogger(__name__)
 
 TMP_SUFFIX = ".tmp"
 _O_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 _counter = itertools.count()
+_DIR_RACE_TRIES = 5  # another host may remove an emptied folder while we create a file in it
 
 
-def _h(uid: str, n: int = 16) -> str:
-    return hashlib.sha1(uid.encode("ascii", "replace")).hexdigest()[:n]
+@functools.lru_cache(maxsize=4)
+def _writer_tag(pid: int) -> str:
+    """This host and process in temp names: hosts sharing a folder may have equal pids (one
+    container image, pid 1), and O_EXCL on a shared name would fail a write."""
+    host = "".join(c for c in socket.gethostname() if c.isalnum() or c in "-_")[:32]
+    return f"{host}-{pid}-{uuid.uuid4().hex[:8]}"
 
 
 class Store:
-    """Files of a DICOM database. Stored paths are relative to ``root`` unless linked (absolute)."""
+    """Files of a DICOM database: the file-system ``voxweb.dicom.storage.Storage``.
+
+    Stored paths (keys) are relative to ``root`` unless linked (absolute).
+    """
 
     def __init__(self, root: str | os.PathLike[str], *, fsync: bool = True) -> None:
         self.root = Path(root)
@@ -45,23 +58,52 @@ class Store:
         make_private_dirs(self.root)
 
     # -- paths ---------------------------------------------------------------------------
+    relative_path = staticmethod(content_key)  # the name the ingest and tests know
+
     @staticmethod
-    def relative_path(study_uid: str, series_uid: str, sop_uid: str, digest: str) -> str:
+    def content_key(study_uid: str, series_uid: str, sop_uid: str, digest: str) -> str:
         """Content path ``ab/<study>/<series>/<sop>-<digest8>.dcm`` (POSIX separators)."""
-        s = _h(study_uid)
-        return f"{s[:2]}/{s}/{_h(series_uid)}/{_h(sop_uid, 24)}-{digest[:8]}.dcm"
+        return content_key(study_uid, series_uid, sop_uid, digest)
 
     def resolve(self, stored_path: str) -> Path:
-        """Absolute path of a stored (relative) or linked (absolute) path."""
-        p = Path(stored_path)
-        return p if p.is_absolute() else self.root / p
+        """Absolute path of a stored (relative, confined to the root) or linked (absolute) path."""
+        if is_linked(stored_path):
+            return Path(stored_path)
+        return self.root / check_key(stored_path)
+
+    local_path = resolve  # a folder: every object has a path readers may open or send
+
+    def reachable(self) -> bool:
+        """True when the root folder is there (a shared mount may be gone)."""
+        return os.path.isdir(self._root)
+
+    def size(self, stored_path: str) -> int | None:
+        """Size of the file, or None when it is missing."""
+        try:
+            return self.resolve(stored_path).stat().st_size
+        except OSError:
+            return None
+
+    def exists(self, stored_path: str) -> bool:
+        """True when the (regular) file exists."""
+        return self.resolve(stored_path).is_file()
 
     def has_file(self, stored_path: str, size: int) -> bool:
         """True when the file exists with this size."""
-        try:
-            return self.resolve(stored_path).stat().st_size == size
-        except OSError:
-            return False
+        return self.size(stored_path) == size
+
+    def open(self, stored_path: str) -> BinaryIO:
+        """The file opened for reading (binary)."""
+        return open(self.resolve(stored_path), "rb")  # noqa: SIM115 - the caller closes it
+
+    def read_ranges(self, stored_path: str, ranges: Iterable[tuple[int, int]]) -> bytes:
+        """The bytes of ``(offset, length)`` ranges of the file, concatenated."""
+        out = bytearray()
+        with self.open(stored_path) as f:
+            for off, length in ranges:
+                f.seek(off)
+                out += f.read(length)
+        return bytes(out)
 
     # -- writing -------------------------------------------------------------------------
     def write(self, rel_path: str, data: bytes | memoryview, *, sync: bool = True) -> str:
@@ -70,17 +112,20 @@ class Store:
         ``sync=False`` skips both fsyncs: the caller makes the file durable with ``sync_all``
         before anything refers to it.
         """
-        target = os.path.join(self._root, rel_path)  # str paths: Path objects cost more here
+        target = os.path.join(self._root, check_key(rel_path))  # str: Path costs more here
         parent = os.path.dirname(target)
-        # a name unique to this process and thread: no random names, no retry loop
-        tmp = os.path.join(
-            parent, f".{os.getpid()}-{threading.get_ident()}-{next(_counter)}{TMP_SUFFIX}"
-        )
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, FILE_MODE)
-        except FileNotFoundError:  # first file of this series (or its folder was pruned)
-            os.makedirs(parent, DIR_MODE, exist_ok=True)  # under the private root
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY, FILE_MODE)
+        # a name unique to this host, process and thread: no random names per file
+        tag = _writer_tag(os.getpid())
+        tmp = os.path.join(parent, f".{tag}-{threading.get_ident()}-{next(_counter)}{TMP_SUFFIX}")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _O_BINARY
+        for attempt in range(_DIR_RACE_TRIES):
+            try:
+                fd = os.open(tmp, flags, FILE_MODE)
+                break
+            except FileNotFoundError:  # first file of this series (or its folder was pruned)
+                if attempt == _DIR_RACE_TRIES - 1:
+                    raise
+                os.makedirs(parent, DIR_MODE, exist_ok=True)  # under the private root
         try:
             try:
                 view = memoryview(data)
@@ -99,7 +144,7 @@ class Store:
             self._fsync_dir(Path(parent))
         return target  # the absolute path as text: a Path per instance was a cost of ingest
 
-    def sync_all(self, rel_paths: list[str]) -> None:
+    def sync_all(self, rel_paths: Sequence[str]) -> None:
         """Make files written with ``sync=False`` (and their directory entries) durable.
 
         One ``syncfs`` of the store's file system on Linux; elsewhere an fsync per file and
@@ -137,9 +182,9 @@ class Store:
 
     def remove(self, stored_path: str) -> None:
         """Delete a managed file (linked absolute paths are never deleted) and empty dirs."""
-        if Path(stored_path).is_absolute():
+        if is_linked(stored_path):
             return
-        target = self.root / stored_path
+        target = self.root / check_key(stored_path)
         with contextlib.suppress(FileNotFoundError):
             target.unlink()
         parent = target.parent

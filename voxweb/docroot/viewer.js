@@ -8,22 +8,8 @@ import { DataPanel } from '/viewer-data.js';
 
 const POLL_MS = 1500; // how often changes made by other clients are looked for
 
-/** Where the views of each layout go: rows of cells, as in the server's layout grids. */
-const LAYOUTS = {
-  FourUp: [['Red', '3D:1'], ['Yellow', 'Green']],
-  Conventional: [['3D:1'], ['Red', 'Yellow', 'Green']],
-  ConventionalWidescreen: [['3D:1', 'Red'], ['3D:1', 'Yellow'], ['3D:1', 'Green']],
-  OneUp3D: [['3D:1']],
-  OneUpRedSlice: [['Red']],
-  OneUpYellowSlice: [['Yellow']],
-  OneUpGreenSlice: [['Green']],
-  SideBySide: [['Red', 'Yellow']],
-  Dual3D: [['3D:1', '3D:2'], ['Red', 'Yellow', 'Green']],
-  TwoOverTwo: [['Red', 'Yellow'], ['Green', '3D:1']],
-  ThreeOverThree: [['Red', 'Yellow', 'Green'], ['3D:1', '3D:1', '3D:1']],
-  Tabbed3D: [['3D:1']],
-  TabbedSlice: [['Red']],
-};
+/** Where the views of each layout go (rows of cells): the server's grids, from /api/layouts. */
+const LAYOUTS = {};
 
 const $ = (id) => document.getElementById(id);
 
@@ -57,6 +43,7 @@ class Viewer {
     $('volume').addEventListener('change', () => this.chooseVolume($('volume').value));
     $('label-opacity').addEventListener('change', () => this.setLabelOpacity(Number($('label-opacity').value)));
     this.data = new DataPanel(this);
+    if (!(await this.loadLayouts())) return;
     if (!(await this.poll())) return;
     $('workspace').hidden = false;
     this.data.start();
@@ -180,6 +167,24 @@ class Viewer {
   }
 
   // --- layout --------------------------------------------------------------------------------
+
+  /** The layout grids and the layout menu, as the server draws them. False on failure. */
+  async loadLayouts() {
+    let grids;
+    try {
+      grids = await api('/api/layouts');
+    } catch (error) {
+      this.reportError(error, false);
+      return false;
+    }
+    const menu = $('layout');
+    menu.replaceChildren();
+    for (const grid of grids) {
+      LAYOUTS[grid.name] = grid.rows;
+      if (grid.title) menu.append(new Option(grid.title, grid.name));
+    }
+    return true;
+  }
 
   async setLayout(name) {
     this.clearError(true);

@@ -22,8 +22,12 @@ from starlette.responses import JSONResponse, Response
 
 from voxweb.context import API_NAMES, ServerContext
 from voxweb.datadir import create_private_file, make_private_dirs
+from voxweb.http.body import read_body
+from voxweb.http.errors import KNOWN_ERRORS, failure_of
 from voxweb.http.logstream import log_stream
 from voxweb.http.responses import error_response
+from voxweb.io.naming import stem
+from voxweb.scene.views import LAYOUT_GRIDS, LAYOUT_TITLES
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +107,12 @@ class SampleInfo(BaseModel):
     )
 
 
+class LayoutGrid(BaseModel):
+    name: str
+    title: str | None  # None: drawable, but not offered in a layout menu
+    rows: list[list[str]]
+
+
 class Stored(BaseModel):
     success: bool = True
     study: str
@@ -127,6 +137,13 @@ def build_api(ctx: ServerContext) -> FastAPI:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
         return error_response(exc.status_code, str(exc.detail))
+
+    async def known_error(request: Request, exc: Exception) -> Response:
+        failure = failure_of(exc)
+        return error_response(failure.status, failure.message, failure.headers)
+
+    for error_type in KNOWN_ERRORS:  # a missing node is 404, a refused path 403...
+        app.add_exception_handler(error_type, known_error)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -168,6 +185,19 @@ def build_api(ctx: ServerContext) -> FastAPI:
             ctx.set_switch(name, on)
             logger.warning("API switch %s turned %s", name, "on" if on else "off")
         return status()
+
+    @app.get(
+        "/api/layouts",
+        response_model=list[LayoutGrid],
+        summary="Where each layout puts its views (rows of view names; 3-D views as 3D:<n>)",
+    )
+    async def get_layouts() -> list[LayoutGrid]:
+        menu = [n for n in LAYOUT_TITLES if n in LAYOUT_GRIDS]
+        rest = [n for n in LAYOUT_GRIDS if n not in LAYOUT_TITLES]
+        return [
+            LayoutGrid(name=n, title=LAYOUT_TITLES.get(n), rows=LAYOUT_GRIDS[n])
+            for n in menu + rest
+        ]
 
     @app.get("/api/log", response_model=LogSnapshot, summary="Log entries after a sequence number")
     async def get_log(after: int = 0) -> LogSnapshot:
@@ -212,8 +242,7 @@ def build_api(ctx: ServerContext) -> FastAPI:
                         raise HTTPException(404, f"there is no volume with ID {change.volume!r}")
                     workspace.show_volume(node, fit=change.fit)
                 if change.label_opacity is not None:
-                    for view in workspace.slice_views():
-                        view.label_opacity = float(change.label_opacity)  # bumps its mtime
+                    workspace.set_label_opacity(change.label_opacity)
 
         await run_in_threadpool(apply)
         return Ok()
@@ -253,15 +282,14 @@ def build_api(ctx: ServerContext) -> FastAPI:
         },
     )
     async def upload_file(request: Request, filename: str) -> Loaded:
-        from voxweb.http.slicer_api import FILETYPE_BY_EXTENSION
-        from voxweb.io.load import file_extension
+        from voxweb.io.naming import FILETYPE_BY_EXTENSION, file_extension
 
         name = os.path.basename(filename.replace("\\", "/")).strip()
         filetype = FILETYPE_BY_EXTENSION.get(file_extension(name)) if name else None
         if filetype is None:
             known = ", ".join(sorted(FILETYPE_BY_EXTENSION))
             raise HTTPException(400, f"cannot tell the type of {name or 'the file'!r}: use {known}")
-        data = await request.body()
+        data = await read_body(request.receive, request.headers)
         if not data:
             raise HTTPException(400, f"{name} arrived empty")
         # Kept under the data dir (not deleted): the scene records where each node came from.
@@ -273,7 +301,7 @@ def build_api(ctx: ServerContext) -> FastAPI:
             with os.fdopen(create_private_file(path), "wb") as out:
                 out.write(data)
             try:
-                nodes = ctx.workspace.load_file(path, filetype, {"name": _stem(name)})
+                nodes = ctx.workspace.load_file(path, filetype, {"name": stem(name)})
             except Exception:
                 path.unlink(missing_ok=True)
                 folder.rmdir()
@@ -333,10 +361,3 @@ def build_api(ctx: ServerContext) -> FastAPI:
         return Stored(**stored)
 
     return app
-
-
-def _stem(filename: str) -> str:
-    from voxweb.io.load import file_extension
-
-    ext = file_extension(filename)
-    return (filename[: -len(ext)] if ext else filename) or filename

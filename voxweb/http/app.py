@@ -15,13 +15,15 @@ import os
 import time
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from voxweb.context import ExtensionHandler, ServerContext
 from voxweb.http.api import build_api
+from voxweb.http.body import read_body
 from voxweb.http.dicomweb import DicomWeb
+from voxweb.http.errors import failure_of, log_failure
 from voxweb.http.forward import FORWARDED_SCOPE_KEY
 from voxweb.http.headers import (
     API_POLICY,
@@ -30,6 +32,7 @@ from voxweb.http.headers import (
     OWN_PAGES_POLICY,
     SecurityHeaders,
 )
+from voxweb.http.health import Healthz
 from voxweb.http.limits import BodyLimits
 from voxweb.http.login import OhifLogin
 from voxweb.http.responses import empty_response, error_response
@@ -151,8 +154,7 @@ class SlicerStyleHandlerApp:
         self.handler = handler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        body = await request.body()
+        body = await read_body(receive, Headers(scope=scope))
         uri = scope.get("raw_path", b"") + (
             b"?" + scope["query_string"] if scope.get("query_string") else b""
         )
@@ -160,9 +162,10 @@ class SlicerStyleHandlerApp:
             content_type, content = await run_in_threadpool(
                 self.handler.handleRequest, method=scope["method"], uri=uri, requestBody=body
             )
-        except Exception as exc:
-            logging.getLogger(__name__).exception("extension handler failed")
-            response: Response = error_response(500, f"Server error: {exc}")
+        except Exception as exc:  # Slicer's envelope, whatever the extension raised
+            failure = failure_of(exc)
+            log_failure(failure, exc, f"extension handler {type(self.handler).__name__}")
+            response: Response = error_response(500, f"Server error: {failure.message}")
         else:
             if not content:
                 response = empty_response(404)
@@ -294,3 +297,31 @@ def build_app(ctx: ServerContext, scene: ASGIApp | None = None) -> ASGIApp:
     return Http10KeepAlive(
         AccessLog(SecurityHeaders(HostGuard(Dispatcher(ctx, policy, scene), policy)), ctx)
     )
+
+
+class DicomOnly:
+    """The dispatcher of ``voxweb dicomweb``: DICOMweb under ``/dicom`` and ``/dicom-web``,
+    behind the same token, cross-site and body-size guards as in ``voxweb serve``; no
+    other path exists."""
+
+    def __init__(self, ctx: ServerContext, policy: SecurityPolicy) -> None:
+        settings = ctx.settings
+        guarded = ApiGuard(
+            BodyLimits(DicomWeb(ctx), settings.max_body_size, settings.body_timeout), policy
+        )
+        self.dicom = SecurityHeaders(guarded, API_POLICY)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        if scope["path"].startswith("/dicom"):
+            await self.dicom(scope, receive, send)
+        else:
+            await empty_response(404)(scope, receive, send)
+
+
+def build_dicom_app(ctx: ServerContext) -> ASGIApp:
+    """The app of ``voxweb dicomweb``: the DICOM area alone, plus ``/healthz``."""
+    policy = SecurityPolicy(ctx)
+    inner = AccessLog(SecurityHeaders(HostGuard(DicomOnly(ctx, policy), policy)), ctx)
+    return Http10KeepAlive(Healthz(inner, ctx.dicom.ready))

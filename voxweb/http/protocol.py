@@ -1,4 +1,4 @@
-"""uvicorn's HTTP protocol with a header-read timeout and a larger body buffer.
+"""uvicorn's HTTP protocol with a header-read timeout, a head size cap and HTTP/1.0 keep-alive.
 
 uvicorn times out idle keep-alive connections but waits forever for a request whose header
 trickles in, or for a first byte that never comes. This subclass closes such a connection
@@ -9,9 +9,9 @@ a header value until it ends, so one 64 MB header was buffered before anything l
 This protocol counts the bytes that arrive while a request head is being read and answers
 431 past ``max_header_bytes``.
 
-uvicorn also pauses reading whenever 64 KiB of body is waiting for the app, so a 30 MB volume
-upload costs hundreds of pause/resume/wake-up rounds; buffering up to ``body_high_water``
-bytes per connection before pausing makes uploads several times faster.
+This subclasses uvicorn's ``HttpToolsProtocol`` and uses its private attributes (``parser``,
+``cycle``, ``scope``, ``transport``, ``send_400_response``), so pyproject.toml pins uvicorn to
+the minor version it was tested with; ``tests/http/test_protocol_contract.py`` names them.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ class HeadTooLargeError(Exception):
 
 class TimedHttpToolsProtocol(HttpToolsProtocol):
     header_timeout: float = 10.0
-    body_high_water: int = 65536
     max_header_bytes: int = 64 << 10
 
     def data_received(self, data: bytes) -> None:
@@ -68,16 +67,6 @@ class TimedHttpToolsProtocol(HttpToolsProtocol):
             b"content-length: " + str(len(body)).encode() + b"\r\nconnection: close\r\n\r\n" + body
         )
         self.transport.close()
-
-    def on_body(self, body: bytes) -> None:
-        if (
-            self.parser.should_upgrade() and self._should_upgrade()
-        ) or self.cycle.response_complete:
-            return
-        self.cycle.body += body
-        if len(self.cycle.body) > self.body_high_water:
-            self.flow.pause_reading()
-        self.cycle.message_event.set()
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)

@@ -26,8 +26,13 @@ def json_response(
     return Response(json_bytes(value), status_code=status, media_type=JSON_TYPE, headers=headers)
 
 
+def error_body(message: str) -> bytes:
+    """The one error envelope, ``{"success": false, "message": ...}``, of every area."""
+    return json_bytes({"success": False, "message": message})
+
+
 def error_response(status: int, message: str, headers: Mapping[str, str] | None = None) -> Response:
-    return json_response({"success": False, "message": message}, status, headers)
+    return Response(error_body(message), status_code=status, media_type=JSON_TYPE, headers=headers)
 
 
 def empty_response(status: int, headers: Mapping[str, str] | None = None) -> Response:

@@ -27,7 +27,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from voxweb.booleans import is_not_no, is_yes
 from voxweb.context import ServerContext
+from voxweb.http.body import read_body
+from voxweb.http.errors import failure_of, log_failure
 from voxweb.http.responses import (
     JSON_TYPE,
     empty_response,
@@ -37,35 +40,30 @@ from voxweb.http.responses import (
 )
 from voxweb.io import nrrd as nrrd_io
 from voxweb.io import segmentation as seg_io
-from voxweb.io.load import file_extension
+from voxweb.io.naming import FILETYPE_BY_EXTENSION, file_extension
 from voxweb.io.sampledata import SampleDataError
 from voxweb.render.timeimage import time_image
 from voxweb.scene import (
     GridTransform,
     LabelMapVolume,
     LinearTransform,
-    MarkupsFiducial,
     ScalarVolume,
     Segmentation,
     properties,
 )
 from voxweb.services import dicom_bridge
-from voxweb.services.fetch import FetchRefusedError
-from voxweb.services.files import PathNotAllowedError
-from voxweb.services.workspace import quaternion_matrix, update_tracker
+from voxweb.services.tracking import quaternion_matrix
 
 logger = logging.getLogger(__name__)
 
 FILTER_KEYS = ("id", "class", "name")
 # Slicer's reply to a volume upload: not valid JSON, but clients expect exactly these bytes.
 VOLUME_POSTED = b"{'status': 'success'}"
-FILETYPE_BY_EXTENSION = {
-    ".seg.nrrd": "SegmentationFile", ".seg.nhdr": "SegmentationFile", ".mrk.json": "MarkupsFile",
-    ".fcsv": "MarkupsFile", ".json": "MarkupsFile", ".tfm": "TransformFile", ".txt": "TransformFile",
-    ".h5": "TransformFile", ".stl": "ModelFile", ".obj": "ModelFile", ".vtk": "ModelFile",
-    ".ply": "ModelFile", ".nrrd": "VolumeFile", ".nhdr": "VolumeFile", ".nii": "VolumeFile",
-    ".nii.gz": "VolumeFile",
-}  # fmt: skip
+
+
+# Slicer answers every failure with its 500 envelope and clients parse it (spec §3); only a
+# refusal of a path or URL keeps its own status, so it is not mistaken for a handler error.
+KEPT_STATUSES = frozenset({403})
 
 
 class SlicerError(Exception):
@@ -120,30 +118,6 @@ class BufferResponse(Response):
         )
         await send({"type": "http.response.body", "body": self.head, "more_body": True})
         await send({"type": "http.response.body", "body": self.buffer, "more_body": False})
-
-
-async def read_body(request: Request) -> memoryview:
-    """The whole body in one writable buffer, filled as it arrives (one copy, no join).
-
-    Volumes parsed from it are numpy views of this buffer, writable like Slicer's arrays.
-    ``np.empty`` rather than ``bytearray(n)``: no zero-fill pass over a 30 MB upload.
-    """
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit():
-        size = int(declared)
-        view, filled = memoryview(np.empty(size, dtype=np.uint8)), 0
-        async for chunk in request.stream():
-            if filled + len(chunk) > size:
-                raise ValueError(f"the body is longer than its Content-Length of {size} bytes")
-            view[filled : filled + len(chunk)] = chunk
-            filled += len(chunk)
-        if filled != size:
-            raise ValueError(f"the body ended after {filled} of {size} bytes")
-        return view
-    buffer = bytearray()
-    async for chunk in request.stream():
-        buffer += chunk
-    return memoryview(buffer)
 
 
 def version_info(ctx: ServerContext) -> dict:
@@ -261,18 +235,20 @@ class SlicerApi:
             # Slicer quotes the bytes repr of the target (spec §2: "unknown command \"b'/x'\"").
             return self.envelope(f'unknown command "{target.encode("latin-1")!r}"')
         command, query = split_path_query(command, query)
-        req = SlicerRequest(method, command, target, query, await read_body(request))
         try:
+            body = await read_body(request.receive, request.headers, writable=True)
+            req = SlicerRequest(method, command, target, query, body)  # type: ignore[arg-type]
             return await run_in_threadpool(handler, self, req)
-        except (PathNotAllowedError, FetchRefusedError) as exc:
-            return error_response(403, f"Forbidden: {exc}")
         except SlicerError as exc:
             return self.envelope(str(exc))
         except KeyError as exc:  # Slicer shows KeyErrors as their repr: "Server error: 'filetype'"
             return self.envelope(repr(exc.args[0]) if exc.args else "KeyError")
         except Exception as exc:  # every other failure still gets the envelope clients parse
-            logger.info("error in /slicer%s: %s", command, exc)
-            return self.envelope(str(exc))
+            failure = failure_of(exc)
+            log_failure(failure, exc, f"/slicer{command}")
+            if failure.status in KEPT_STATUSES:
+                return error_response(failure.status, f"Forbidden: {failure.message}")
+            return self.envelope(failure.message)
 
     def route(self, command: str) -> Handler | None:
         for prefix, handler in self.routes:
@@ -294,7 +270,7 @@ class SlicerApi:
                 "/slicer/exec accepts POST only, with the code as the body",
                 headers={"Allow": "POST"},
             )
-        body = await request.body()
+        body = await read_body(request.receive, request.headers)
         if not body.strip():
             return empty_response(404)  # Slicer: no source, no answer
         try:
@@ -302,7 +278,7 @@ class SlicerApi:
         except UnicodeDecodeError:
             return self.envelope("the code must be UTF-8 text")
         outcome = await self.ctx.executor.run_async(source, self.ctx.settings.exec_timeout)
-        if query.get("report", "").lower() in ("1", "true", "yes"):
+        if is_yes(query.get("report")):
             report = outcome.report()
             if not outcome.ok:
                 report["message"] = f"Server error: {outcome.error}"
@@ -334,15 +310,10 @@ class SlicerApi:
     def gui(self, req: SlicerRequest) -> Response:
         contents = req.query.get("contents", "").lower()
         if contents:
-            if contents not in ("viewers", "full"):
-                raise SlicerError("contents must be 'viewers' or 'full'")
-            self.workspace.layout().gui_contents = contents
+            self.workspace.set_gui_contents(contents)
         layout = req.query.get("viewersLayout")
         if layout:
-            try:
-                self.workspace.set_layout(layout)
-            except ValueError as exc:
-                raise SlicerError(str(exc)) from None
+            self.workspace.set_layout(layout)
         return json_response({"success": True})
 
     # --- rendering: /slice, /threeD, /screenshot, /threeDGraphics -------------------------
@@ -364,7 +335,7 @@ class SlicerApi:
 
     @staticmethod
     def _flag(req: SlicerRequest, key: str) -> bool:
-        return req.query.get(key, "").lower() in ("1", "true", "yes", "on")
+        return is_yes(req.query.get(key))
 
     @staticmethod
     def _size(req: SlicerRequest) -> tuple[int, int] | None:
@@ -382,8 +353,8 @@ class SlicerApi:
         # Slicer: view/orientation/scrollTo/offset/copySliceGeometryFrom change the shared
         # view; voxweb also honours size, window, level, format, quality, fiducials, and
         # stateless=1 (render without moving the shared view).
-        from voxweb.http.images import ConditionalResponse
-        from voxweb.render.service import SliceRequest, render_service
+        from voxweb.http.conditional import ConditionalResponse
+        from voxweb.render.service import SliceRequest
 
         def optional(key: str) -> float | None:
             return req.number(key, 0.0) if key in req.query else None
@@ -401,7 +372,7 @@ class SlicerApi:
             fiducials=self._flag(req, "fiducials"),
             image=self._image_options(req),
         )
-        service = render_service(self.workspace.scene)
+        service = self.ctx.render
         result = self._render_call(service.slice_image, request)
         if result is None:
             return empty_response(404)  # Slicer: no image in the view -> empty 404
@@ -413,8 +384,8 @@ class SlicerApi:
         # size, centerView=1 (fit the scene keeping the direction), roll, panX/panY (mm),
         # orbitX/orbitY (degrees), zoom (factor), format, quality, mode=composite|mip,
         # render=fast|full, boxVisible and stateless=1. Camera moves persist, as in Slicer.
-        from voxweb.http.images import ConditionalResponse
-        from voxweb.render.service import ThreeDRequest, render_service
+        from voxweb.http.conditional import ConditionalResponse
+        from voxweb.render.service import ThreeDRequest
 
         box = req.query.get("boxVisible")
         zoom = req.query.get("zoom")
@@ -435,24 +406,22 @@ class SlicerApi:
             box=None if box is None else self._flag(req, "boxVisible"),
             image=self._image_options(req),
         )
-        service = render_service(self.workspace.scene)
+        service = self.ctx.render
         result = self._render_call(service.threed_image, request)
         return ConditionalResponse(result.body, result.media_type, result.etag)
 
     def screenshot(self, req: SlicerRequest) -> Response:
         # Slicer grabs its main window; voxweb composes the layout's views (size=WxH, 1024x768).
-        from voxweb.http.images import ConditionalResponse
-        from voxweb.render.service import render_service
+        from voxweb.http.conditional import ConditionalResponse
 
-        service = render_service(self.workspace.scene)
+        service = self.ctx.render
         result = self._render_call(service.screenshot, self._size(req), self._image_options(req))
         return ConditionalResponse(result.body, result.media_type, result.etag)
 
     def three_d_graphics(self, req: SlicerRequest) -> Response:
         # Slicer answers 500 for any format (it lowercases before comparing with "glTF");
         # voxweb accepts glTF in any case and refuses others with Slicer's message.
-        from voxweb.http.images import ConditionalResponse
-        from voxweb.render.service import render_service
+        from voxweb.http.conditional import ConditionalResponse
 
         fmt = req.query.get("format", "glTF")
         if fmt.lower() != "gltf":
@@ -462,8 +431,8 @@ class SlicerApi:
             index = int(index_text)
         except ValueError:
             raise SlicerError(f"invalid literal for int() with base 10: {index_text!r}") from None
-        box = req.query.get("boxVisible", "false").lower() not in ("false", "0", "no", "off")
-        service = render_service(self.workspace.scene)
+        box = is_not_no(req.query.get("boxVisible", "false"))
+        service = self.ctx.render
         result = self._render_call(service.gltf, index, box)
         return ConditionalResponse(result.body, result.media_type, result.etag)
 
@@ -611,7 +580,7 @@ class SlicerApi:
         pattern = req.query.get("id")
         if req.body:
             node = self.workspace.put_volume(pattern, req.body)
-            if req.query.get("json", "").lower() in ("1", "true", "yes"):
+            if is_yes(req.query.get("json")):
                 return json_response({"success": True, "id": node.id, "name": node.name})
             return Response(VOLUME_POSTED, media_type=JSON_TYPE)
         with self.workspace.scene.lock:
@@ -638,23 +607,7 @@ class SlicerApi:
     def grid_transform(self, req: SlicerRequest) -> Response:
         pattern = req.query.get("id")
         if req.body:
-            parsed = nrrd_io.read_displacement_field(
-                bytes(req.body), max_bytes=self.workspace.max_volume_size
-            )
-            scene = self.workspace.scene
-            with scene.lock:
-                matches = scene.find_nodes(pattern or "vtkMRMLGridTransformNode*")
-                if matches:
-                    target = matches[0]
-                    if not isinstance(target, GridTransform):
-                        raise SlicerError(
-                            f"node {target.name!r} ({target.id}) is not a grid transform"
-                        )
-                    target.displacement = parsed.displacement
-                    target.ijk_to_ras = parsed.ijk_to_ras
-                else:
-                    parsed.name = pattern or "GridTransform"
-                    target = scene.add(parsed)
+            target = self.workspace.put_grid_transform(pattern, req.body)
             return json_response({"success": True, "id": target.id, "name": target.name})
         with self.workspace.scene.lock:
             node = self.workspace.get(pattern or "vtkMRMLGridTransformNode*")
@@ -678,24 +631,10 @@ class SlicerApi:
                 raise SlicerError(
                     f'the body must be JSON {{"matrix": 4x4 numbers}} ({exc})'
                 ) from None
-            if matrix.shape != (4, 4) or not np.all(np.isfinite(matrix)):
-                raise SlicerError(f"matrix must be 4x4 finite numbers, got shape {matrix.shape}")
             pattern = req.query.get("id") or data.get("id")
+            name = str(data["name"]) if data.get("name") else None
+            node = self.workspace.put_linear_transform(pattern, matrix, name)
             with scene.lock:
-                matches = scene.find_nodes(pattern) if pattern else []
-                if matches:
-                    node = matches[0]
-                    if not isinstance(node, LinearTransform):
-                        raise SlicerError(
-                            f"node {node.name!r} ({node.id}) is not a linear transform"
-                        )
-                    node.matrix_to_parent = matrix
-                    if data.get("name"):
-                        node.name = str(data["name"])
-                else:
-                    node = scene.add(
-                        LinearTransform(matrix, name=str(data.get("name") or pattern or ""))
-                    )
                 return json_response(_transform_json(node))
         with scene.lock:
             node = self.workspace.get(req.query.get("id") or "vtkMRMLLinearTransformNode*")
@@ -715,7 +654,7 @@ class SlicerApi:
             except ValueError as exc:
                 raise SlicerError(str(exc)) from None
         p = req.numbers("p", 3)
-        update_tracker(self.workspace, rotation, p[:3] if p else None)
+        self.workspace.set_tracker(rotation, p[:3] if p else None)
         return text_response("Set matrix")
 
     # --- markups and segmentations -------------------------------------------------------
@@ -742,19 +681,7 @@ class SlicerApi:
         except ValueError:
             raise SlicerError(f"index must be an integer, not {index_text!r}") from None
         position = [req.number(axis, 0.0) for axis in ("r", "a", "s")]
-        with self.workspace.scene.lock:
-            node = self.workspace.get(req.query.get("id") or "vtkMRMLMarkupsFiducialNode*")
-            if not isinstance(node, MarkupsFiducial):
-                raise SlicerError(f"node {node.name!r} ({node.id}) is not a fiducial list")
-            count = len(node.control_points)
-            if index == count:
-                node.add_point(position)  # one past the end adds a point
-            elif 0 <= index < count:
-                node.set_point_position(index, position)
-            else:
-                raise SlicerError(
-                    f"{node.name} has {count} control points; index {index} is out of range"
-                )
+        self.workspace.place_control_point(req.query.get("id"), index, position)
         return json_response({"success": True})
 
     def segmentations(self, req: SlicerRequest) -> Response:

@@ -24,6 +24,7 @@ from starlette.datastructures import Headers
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.types import Receive, Scope, Send
 
+from voxweb.http.conditional import etag_matches
 from voxweb.http.responses import empty_response, local_redirect
 
 # Slicer's only rewrite rule: anything starting with /browse is the OHIF page.
@@ -161,10 +162,7 @@ class StaticFiles:
 def _not_modified(response: Response, request_headers: Headers) -> bool:
     if_none_match = request_headers.get("if-none-match")
     if if_none_match:
-        if if_none_match.strip() == "*":
-            return True
-        etag = response.headers.get("etag", "")
-        return etag in [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+        return etag_matches(if_none_match, response.headers.get("etag", ""))
     if_modified_since = request_headers.get("if-modified-since")
     last_modified = response.headers.get("last-modified")
     if if_modified_since and last_modified:

@@ -9,7 +9,8 @@ from voxweb.io.errors import (
     UnsupportedFileTypeError,
     VolumeFormatError,
 )
-from voxweb.io.load import file_extension, load_file, save_node, to_bool
+from voxweb.io.load import load_file, save_node, to_bool
+from voxweb.io.naming import file_extension
 
 __all__ = [
     "FileFormatError",

@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from voxweb.booleans import is_not_no
 from voxweb.io import markups as markups_io
 from voxweb.io import models as models_io
 from voxweb.io import nifti as nifti_io
@@ -22,23 +23,17 @@ from voxweb.io import segmentation as seg_io
 from voxweb.io import transforms as transforms_io
 from voxweb.io.errors import FileFormatError, UnsupportedFileTypeError
 from voxweb.io.limits import DEFAULT_MAX_VOLUME_SIZE
+from voxweb.io.naming import file_extension
 from voxweb.scene import geometry
+from voxweb.scene.markups import MarkupsNode
 from voxweb.scene.nodes import (
     LabelMapVolume,
-    MarkupsNode,
     Model,
     Node,
     ScalarVolume,
     Segmentation,
     TransformNode,
 )
-
-#: Extensions recognised, longest first so ``.seg.nrrd`` wins over ``.nrrd``.
-_EXTENSIONS = (
-    ".seg.nrrd", ".seg.nhdr", ".mrk.json", ".nii.gz", ".nrrd", ".nhdr", ".nii", ".json",
-    ".fcsv", ".tfm", ".txt", ".h5", ".hdf5", ".mat", ".vtk", ".vtp", ".stl", ".obj", ".ply",
-    ".mha", ".mhd", ".dcm",
-)  # fmt: skip
 
 SUPPORTED_FILE_TYPES = (
     "VolumeFile",
@@ -57,17 +52,7 @@ def to_bool(value: Any, default: bool = False) -> bool:
         return value
     if isinstance(value, (int, float)):
         return value != 0
-    text = str(value).strip().lower()
-    return text not in ("", "0", "false", "off", "no")
-
-
-def file_extension(path: str | os.PathLike) -> str:
-    """Lower-case extension, multi-part aware (``.seg.nrrd``, ``.nii.gz``, ``.mrk.json``)."""
-    lower = os.fspath(path).lower()
-    for ext in _EXTENSIONS:
-        if lower.endswith(ext):
-            return ext
-    return os.path.splitext(lower)[1]
+    return is_not_no(str(value))
 
 
 def _center(node: ScalarVolume) -> None:
@@ -239,4 +224,4 @@ def _hint(node: Node) -> str:
     return ""
 
 
-__all__ = ["SUPPORTED_FILE_TYPES", "file_extension", "load_file", "save_node", "to_bool"]
+__all__ = ["SUPPORTED_FILE_TYPES", "load_file", "save_node", "to_bool"]

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from voxweb.io.errors import MarkupsFormatError
+from voxweb.io.naming import node_name_from
 from voxweb.scene.markups import (
     CURVE_TYPES,
     GLYPH_TYPES,
@@ -36,14 +37,6 @@ SCHEMA_URL = (
     "https://raw.githubusercontent.com/slicer/slicer/master/Modules/Loadable/Markups/"
     "Resources/Schema/markups-schema-v1.0.3.json#"
 )
-
-
-def _name_from(path: str | os.PathLike, default: str = "F") -> str:
-    base = os.path.basename(os.fspath(path))
-    for ext in (".mrk.json", ".json", ".fcsv"):
-        if base.lower().endswith(ext):
-            return base[: -len(ext)] or default
-    return base or default
 
 
 def _color(value: Any, default: tuple[float, float, float]) -> tuple[float, float, float]:
@@ -237,7 +230,7 @@ def read_mrk_json(path: str | os.PathLike) -> list[MarkupsNode]:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise MarkupsFormatError(f"{target!r} is not valid JSON: {exc}") from exc
     try:
-        return parse_mrk_json(data, _name_from(target))
+        return parse_mrk_json(data, node_name_from(target, "F"))
     except MarkupsFormatError as exc:
         raise MarkupsFormatError(f"{target!r}: {exc}") from exc
 
@@ -374,7 +367,7 @@ def read_fcsv(path: str | os.PathLike) -> MarkupsFiducial:
         ) from exc
     flip = False  # files older than Slicer 4.11 have no CoordinateSystem line and are RAS
     columns = ["id", "x", "y", "z", "ow", "ox", "oy", "oz", "vis", "sel", "lock", "label", "desc"]
-    node = MarkupsFiducial(name=_name_from(target))
+    node = MarkupsFiducial(name=node_name_from(target, "F"))
     rows = []
     for line in io.StringIO(text):
         stripped = line.strip()

@@ -16,17 +16,10 @@ import struct
 import numpy as np
 
 from voxweb.io.errors import ModelFormatError, UnsupportedFileTypeError
+from voxweb.io.naming import file_extension, node_name_from
 from voxweb.scene.nodes import Model
 
 MODEL_EXTENSIONS = (".stl", ".obj", ".ply", ".vtk")
-
-
-def _ext(path: str) -> str:
-    return os.path.splitext(path.lower())[1]
-
-
-def _name_from(path: str) -> str:
-    return os.path.splitext(os.path.basename(path))[0] or "Model"
 
 
 def _flip(points: np.ndarray) -> np.ndarray:
@@ -438,7 +431,7 @@ def read_model(
 ) -> Model:
     """Read ``.stl``/``.obj``/``.ply``/``.vtk`` into a Model (RAS; LPS files are flipped)."""
     target = os.fspath(path)
-    ext = _ext(target)
+    ext = file_extension(target)
     if ext not in MODEL_EXTENSIONS:
         raise UnsupportedFileTypeError(
             f"model files with extension {ext or '(none)'!r} are not supported yet; "
@@ -463,13 +456,13 @@ def read_model(
             lps = _is_lps(coordinate_system)
     _check_faces(faces, len(points), what)
     vertices = _flip(points) if lps else np.asarray(points, dtype=float)
-    return Model(vertices, faces, name=name or _name_from(target))
+    return Model(vertices, faces, name=name or node_name_from(target, "Model"))
 
 
 def write_model(node: Model, path: str | os.PathLike, coordinate_system: str = "LPS") -> None:
     """Write a Model as ``.stl`` (binary), ``.obj``, ``.ply`` (binary) or ``.vtk`` (ASCII)."""
     target = os.fspath(path)
-    ext = _ext(target)
+    ext = file_extension(target)
     lps = _is_lps(coordinate_system)
     points = _flip(node.vertices) if lps else np.asarray(node.vertices, dtype=float)
     faces = np.asarray(node.faces, dtype=np.int64).reshape(-1, 3)

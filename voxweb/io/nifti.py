@@ -27,16 +27,8 @@ from voxweb.io.limits import (
     inflate_into,
     read_exactly,
 )
+from voxweb.io.naming import node_name_from
 from voxweb.scene.nodes import GridTransform, LabelMapVolume, ScalarVolume
-
-
-def _name_from(path: str | os.PathLike, default: str) -> str:
-    base = os.path.basename(os.fspath(path))
-    for ext in (".nii.gz", ".nii"):
-        if base.lower().endswith(ext):
-            return base[: -len(ext)] or default
-    return os.path.splitext(base)[0] or default
-
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _HEADER_SIZES = {348: nib.Nifti1Header, 540: nib.Nifti2Header}
@@ -143,7 +135,7 @@ def read_volume(
             f"NIfTI file {os.fspath(path)!r} has shape {data.shape}; a scalar volume needs 3 axes"
         )
     array = np.ascontiguousarray(data.transpose(2, 1, 0))
-    node_name = name or _name_from(path, "Volume")
+    node_name = name or node_name_from(path, "Volume")
     cls = LabelMapVolume if labelmap else ScalarVolume
     return cls(array, affine, name=node_name)
 
@@ -166,7 +158,7 @@ def read_displacement_field(
     vectors[..., 0] *= -1
     vectors[..., 1] *= -1
     return GridTransform(
-        np.ascontiguousarray(vectors), affine, name=name or _name_from(path, "GridTransform")
+        np.ascontiguousarray(vectors), affine, name=name or node_name_from(path, "GridTransform")
     )
 
 

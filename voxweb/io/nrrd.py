@@ -27,6 +27,7 @@ from voxweb.io.limits import (
     read_exactly,
     remaining_bytes,
 )
+from voxweb.io.naming import node_name_from
 from voxweb.scene.nodes import GridTransform, LabelMapVolume, ScalarVolume
 
 Source = str | os.PathLike | bytes | bytearray | memoryview
@@ -484,16 +485,6 @@ def ijk_to_ras_from_header(header: Mapping[str, Any], what: str = "NRRD data") -
     return flip @ m
 
 
-def _name_from(source: Source, default: str) -> str:
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        return default
-    base = os.path.basename(os.fspath(source))
-    for ext in (".seg.nrrd", ".nii.gz", ".nrrd", ".nhdr", ".nii"):
-        if base.lower().endswith(ext):
-            return base[: -len(ext)]
-    return os.path.splitext(base)[0] or default
-
-
 def read_volume(
     source: Source,
     labelmap: bool = False,
@@ -519,7 +510,7 @@ def read_volume(
     if data.dtype.kind not in "iufb":
         raise VolumeFormatError(f"{what}: voxel type {data.dtype} is not supported")
     ijk_to_ras = ijk_to_ras_from_header(header, what)
-    node_name = name or _name_from(source, "Volume")
+    node_name = name or node_name_from(source, "Volume")
     if labelmap:
         return LabelMapVolume(data, ijk_to_ras, name=node_name)
     return ScalarVolume(data, ijk_to_ras, name=node_name)
@@ -560,7 +551,7 @@ def read_displacement_field(
     what = _describe(source)
     data, header = read_nrrd(source, max_bytes)
     vectors, ijk_to_ras = displacement_from_nrrd(data, header, what)
-    return GridTransform(vectors, ijk_to_ras, name=name or _name_from(source, "GridTransform"))
+    return GridTransform(vectors, ijk_to_ras, name=name or node_name_from(source, "GridTransform"))
 
 
 # ----------------------------------------------------------------------------- writing

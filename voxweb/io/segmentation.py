@@ -18,6 +18,7 @@ import numpy as np
 from voxweb.io import nrrd as nrrd_io
 from voxweb.io.errors import SegmentationFormatError, VolumeFormatError
 from voxweb.io.limits import DEFAULT_MAX_VOLUME_SIZE
+from voxweb.io.naming import node_name_from
 from voxweb.scene.nodes import (
     ColorEntry,
     ColorTable,
@@ -29,14 +30,6 @@ from voxweb.scene.nodes import (
 )
 
 _SEGMENT_KEY = re.compile(r"^Segment(\d+)_(\w+)$")
-
-
-def _name_from(path: str | os.PathLike, default: str = "Segmentation") -> str:
-    base = os.path.basename(os.fspath(path))
-    for ext in (".seg.nrrd", ".seg.nhdr", ".nrrd", ".nhdr"):
-        if base.lower().endswith(ext):
-            return base[: -len(ext)] or default
-    return base or default
 
 
 def _parse_tags(text: str) -> dict[str, str]:
@@ -94,10 +87,7 @@ def read_segmentation(
     node = Segmentation(
         layers[0].shape,
         ijk_to_ras,
-        name=name
-        or _name_from(
-            source if not isinstance(source, (bytes, bytearray, memoryview)) else "Segmentation"
-        ),
+        name=name or node_name_from(source, "Segmentation"),
         dtype=layers[0].dtype,
     )
     node.layers = layers

@@ -18,6 +18,7 @@ from voxweb.io import nifti as nifti_io
 from voxweb.io import nrrd as nrrd_io
 from voxweb.io.errors import TransformFormatError, UnsupportedFileTypeError, VolumeFormatError
 from voxweb.io.limits import DEFAULT_MAX_VOLUME_SIZE
+from voxweb.io.naming import file_extension, node_name_from
 from voxweb.scene import geometry
 from voxweb.scene.nodes import GridTransform, LinearTransform, TransformNode
 
@@ -25,14 +26,6 @@ _MATRIX_OFFSET = re.compile(
     r"^(AffineTransform|MatrixOffsetTransformBase|Rigid3DTransform|ScalableAffineTransform)"
     r"_(double|float)_3_3$"
 )
-
-
-def _name_from(path: str | os.PathLike, default: str) -> str:
-    base = os.path.basename(os.fspath(path))
-    for ext in (".nii.gz", ".nii", ".nrrd", ".nhdr", ".tfm", ".txt", ".h5", ".hdf5", ".mat"):
-        if base.lower().endswith(ext):
-            return base[: -len(ext)] or default
-    return base or default
 
 
 def _matrix_offset(params: list[float], fixed: list[float], kind: str) -> np.ndarray:
@@ -176,7 +169,7 @@ def read_linear_transform(path: str | os.PathLike, name: str | None = None) -> L
         to_parent = np.linalg.inv(from_parent_ras)
     except np.linalg.LinAlgError as exc:
         raise TransformFormatError(f"{target!r}: the transform matrix is singular") from exc
-    return LinearTransform(to_parent, name=name or _name_from(target, "LinearTransform"))
+    return LinearTransform(to_parent, name=name or node_name_from(target, "LinearTransform"))
 
 
 def itk_text(node: LinearTransform) -> str:
@@ -205,14 +198,6 @@ def write_linear_transform(node: LinearTransform, path: str | os.PathLike) -> No
         raise TransformFormatError(f"cannot write {target!r}: {exc.strerror or exc}") from exc
 
 
-def _ext(path: str) -> str:
-    lower = path.lower()
-    for ext in (".nii.gz", ".nii", ".nrrd", ".nhdr", ".tfm", ".txt", ".h5", ".hdf5", ".mat"):
-        if lower.endswith(ext):
-            return ext
-    return os.path.splitext(lower)[1]
-
-
 def read_transform(
     path: str | os.PathLike,
     name: str | None = None,
@@ -223,17 +208,17 @@ def read_transform(
     ``max_bytes``: the most voxel data a displacement field may declare (None: no limit).
     """
     target = os.fspath(path)
-    ext = _ext(target)
+    ext = file_extension(target)
     try:
         if ext in (".tfm", ".txt"):
             return read_linear_transform(target, name)
         if ext in (".nrrd", ".nhdr"):
             return nrrd_io.read_displacement_field(
-                target, name or _name_from(target, "GridTransform"), max_bytes
+                target, name or node_name_from(target, "GridTransform"), max_bytes
             )
         if ext in (".nii", ".nii.gz"):
             return nifti_io.read_displacement_field(
-                target, name or _name_from(target, "GridTransform"), max_bytes
+                target, name or node_name_from(target, "GridTransform"), max_bytes
             )
     except VolumeFormatError as exc:
         raise TransformFormatError(str(exc)) from exc
@@ -247,7 +232,7 @@ def read_transform(
 def write_transform(node: TransformNode, path: str | os.PathLike, compress: bool = True) -> None:
     """Write a transform: linear -> ``.tfm``/``.txt``; grid -> ``.nrrd``/``.nhdr``/``.nii(.gz)``."""
     target = os.fspath(path)
-    ext = _ext(target)
+    ext = file_extension(target)
     if isinstance(node, LinearTransform):
         if ext in (".tfm", ".txt"):
             return write_linear_transform(node, target)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from voxweb.render.slice import SliceGeometry
+from voxweb.render.layers import SliceGeometry
 from voxweb.render.surfaces import Surface, sphere
 from voxweb.scene.markups import MarkupsNode, MarkupsPlane, MarkupsROI
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from voxweb.render.slice import Layer, SliceGeometry, reslice_layer
+from voxweb.render.layers import Layer, SliceGeometry
+from voxweb.render.reslice import reslice_layer
 from voxweb.scene.nodes import Segment, Segmentation
 
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import threading
-import weakref
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -42,7 +40,7 @@ from voxweb.scene import (
     ThreeDView,
     TransformChainError,
 )
-from voxweb.scene.views import Camera
+from voxweb.scene.views import LAYOUT_GRIDS, Camera
 
 logger = logging.getLogger(__name__)
 
@@ -111,24 +109,6 @@ class ThreeDRequest:
     image: ImageOptions = field(default_factory=ImageOptions)
 
 
-#: Where the views of a layout go: rows of (view name, relative width); 3-D views as "3D:<tag>".
-LAYOUT_GRIDS: dict[str, list[list[str]]] = {
-    "FourUp": [["Red", "3D:1"], ["Yellow", "Green"]],
-    "Conventional": [["3D:1"], ["Red", "Yellow", "Green"]],
-    "ConventionalWidescreen": [["3D:1", "Red"], ["3D:1", "Yellow"], ["3D:1", "Green"]],
-    "OneUp3D": [["3D:1"]],
-    "OneUpRedSlice": [["Red"]],
-    "OneUpYellowSlice": [["Yellow"]],
-    "OneUpGreenSlice": [["Green"]],
-    "SideBySide": [["Red", "Yellow"]],
-    "Dual3D": [["3D:1", "3D:2"], ["Red", "Yellow", "Green"]],
-    "TwoOverTwo": [["Red", "Yellow"], ["Green", "3D:1"]],
-    "ThreeOverThree": [["Red", "Yellow", "Green"], ["3D:1", "3D:1", "3D:1"]],
-    "Tabbed3D": [["3D:1"]],
-    "TabbedSlice": [["Red"]],
-}
-
-
 def find_slice_view(scene: Scene, name: str) -> SliceView:
     """A slice view by name, case-insensitive; RenderError listing the views otherwise."""
     views = [n for n in scene.nodes_of_class("vtkMRMLSliceNode") if isinstance(n, SliceView)]
@@ -185,7 +165,7 @@ def voxel_centre_range(volume: ScalarVolume, normal: np.ndarray) -> tuple[float,
 
 
 class RenderService:
-    """Renders the views of one scene; use :func:`render_service` to get the shared one."""
+    """Renders the views of one scene; the server makes one (``ServerContext.render``)."""
 
     def __init__(self, scene: Scene, backend: str | None = None) -> None:
         self.scene = scene
@@ -667,10 +647,6 @@ def _ras_box(ijk_to_ras: np.ndarray, shape_kji) -> np.ndarray:
     return ras_bounds(ijk_to_ras, shape_kji)
 
 
-_services: weakref.WeakKeyDictionary[Scene, RenderService] = weakref.WeakKeyDictionary()
-_services_lock = threading.Lock()
-
-
 #: Above this many screen pixels per voxel (at the focal point) the numpy caster renders.
 ZOOMED_PIXELS_PER_VOXEL = 5.0
 
@@ -687,15 +663,6 @@ def _pixels_per_voxel(content: ThreeDScene, camera: Camera, size: tuple[int, int
     return voxel * size[1] / view_height_mm
 
 
-def render_service(scene: Scene, backend: str | None = None) -> RenderService:
-    """The one RenderService of ``scene``, created on first use (with ``backend``)."""
-    with _services_lock:
-        service = _services.get(scene)
-        if service is None:
-            service = _services[scene] = RenderService(scene, backend)
-        return service
-
-
 __all__ = [
     "ImageOptions",
     "RenderError",
@@ -703,5 +670,4 @@ __all__ = [
     "SliceRequest",
     "ThreeDRequest",
     "etag_of",
-    "render_service",
 ]

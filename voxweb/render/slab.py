@@ -13,16 +13,16 @@ import numpy as np
 from PIL import Image
 from scipy.ndimage import map_coordinates
 
+from voxweb.render.layers import apply_window_level, plane_in_ijk
+
 MAX_PLANES = 1024  # a MIP over a whole volume needs a few hundred
 
 
 def slab_layer(layer, geometry, alpha: bool = True) -> Image.Image:
     """The layer's slab on the view plane, as ``LA`` (or ``L`` without ``alpha``)."""
-    from voxweb.render.slice import _apply_window_level, _plane_in_ijk
-
     mode, count, fraction = layer.slab
     w, h = geometry.size
-    m = _plane_in_ijk(layer, geometry)
+    m = plane_in_ijk(layer, geometry)
     ijk_to_ras = np.asarray(layer.ijk_to_ras, dtype=float)
     voxel = float(np.min(np.linalg.norm(ijk_to_ras[:3, :3], axis=0)))
     normal_ras = np.asarray(geometry.slice_to_ras, dtype=float)[:3, 2]
@@ -64,7 +64,7 @@ def slab_layer(layer, geometry, alpha: bool = True) -> Image.Image:
     elif mode == "mean":
         acc = acc / np.maximum(hits, 1)
     acc[~covered] = 0
-    grey = _apply_window_level(acc, layer.window, layer.level)
+    grey = apply_window_level(acc, layer.window, layer.level)
     grey[~covered] = 0
     if not alpha:
         return Image.fromarray(grey)

@@ -1,9 +1,11 @@
 """Application state: the scene, its nodes, views and geometry helpers (no HTTP, no files)."""
 
 from voxweb.scene.markups import (
+    ControlPoint,
     MarkupsAngle,
     MarkupsClosedCurve,
     MarkupsCurve,
+    MarkupsFiducial,
     MarkupsLine,
     MarkupsNode,
     MarkupsPlane,
@@ -12,11 +14,9 @@ from voxweb.scene.markups import (
 from voxweb.scene.nodes import (
     ColorEntry,
     ColorTable,
-    ControlPoint,
     GridTransform,
     LabelMapVolume,
     LinearTransform,
-    MarkupsFiducial,
     Model,
     Node,
     ScalarVolume,

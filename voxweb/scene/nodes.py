@@ -612,13 +612,3 @@ class Model(TransformableNode):
         self.representation: str = "surface"  # surface | wireframe | points
         self.edges_visible: bool = False
         self.edge_color: tuple[float, float, float] = (0.0, 0.0, 0.0)
-
-
-def __getattr__(name: str) -> Any:
-    """``ControlPoint``, ``MarkupsFiducial`` and ``MarkupsNode`` moved to
-    :mod:`voxweb.scene.markups`; importing them from here keeps working."""
-    if name in ("ControlPoint", "MarkupsFiducial", "MarkupsNode"):
-        from voxweb.scene import markups
-
-        return getattr(markups, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

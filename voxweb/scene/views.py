@@ -36,6 +36,39 @@ LAYOUTS: dict[str, int] = {
 }  # fmt: skip
 
 
+#: Where the views of a layout go: rows of view names, 3-D views as "3D:<tag>"; a name repeated
+#: in a row or column spans cells. Screenshots and the viewer page (via /api/layouts) use it.
+LAYOUT_GRIDS: dict[str, list[list[str]]] = {
+    "FourUp": [["Red", "3D:1"], ["Yellow", "Green"]],
+    "Conventional": [["3D:1"], ["Red", "Yellow", "Green"]],
+    "ConventionalWidescreen": [["3D:1", "Red"], ["3D:1", "Yellow"], ["3D:1", "Green"]],
+    "OneUp3D": [["3D:1"]],
+    "OneUpRedSlice": [["Red"]],
+    "OneUpYellowSlice": [["Yellow"]],
+    "OneUpGreenSlice": [["Green"]],
+    "SideBySide": [["Red", "Yellow"]],
+    "Dual3D": [["3D:1", "3D:2"], ["Red", "Yellow", "Green"]],
+    "TwoOverTwo": [["Red", "Yellow"], ["Green", "3D:1"]],
+    "ThreeOverThree": [["Red", "Yellow", "Green"], ["3D:1", "3D:1", "3D:1"]],
+    "Tabbed3D": [["3D:1"]],
+    "TabbedSlice": [["Red"]],
+}
+
+#: The layouts a layout menu offers, in order, with their titles.
+LAYOUT_TITLES: dict[str, str] = {
+    "FourUp": "Four-up",
+    "Conventional": "Conventional",
+    "ConventionalWidescreen": "Conventional widescreen",
+    "OneUp3D": "3D only",
+    "OneUpRedSlice": "Red slice only",
+    "OneUpYellowSlice": "Yellow slice only",
+    "OneUpGreenSlice": "Green slice only",
+    "SideBySide": "Side by side",
+    "TwoOverTwo": "Two over two",
+    "Dual3D": "Dual 3D",
+}
+
+
 def layout_name(value: str | int) -> str:
     """The layout name for a name in any case or a layout number; ValueError if unknown."""
     if isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit()):

@@ -73,9 +73,9 @@ class vtkMRMLCameraNode(PropertyView):  # noqa: N801
             return view.camera
         if view.scene is None:
             return Camera()
-        from voxweb.render.service import render_service
+        from voxweb.scripting.context import render_of
 
-        return render_service(view.scene).fitted_camera(view)
+        return render_of(view.scene).fitted_camera(view)
 
     def _set(self, **changes: Any) -> None:
         camera = replace(self._camera(), **changes)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from voxweb.render import colormaps
-from voxweb.scripting.colors import ColorTableView, color_node_id
+from voxweb.scripting.colors import ColorTableView, color_node_id, provide_named_colors
 
 
 class vtkMRMLProceduralColorRampNode(ColorTableView):  # noqa: N801
@@ -79,6 +79,7 @@ class vtkMRMLProceduralColorRampNode(ColorTableView):  # noqa: N801
     SetNumberOfColors = SetColor  # noqa: N815
 
 
+@provide_named_colors
 def ramp_color_node(name: str) -> vtkMRMLProceduralColorRampNode | None:
     """The color node of a standard ramp, or None if ``name`` is not one."""
     return vtkMRMLProceduralColorRampNode(name) if colormaps.has_ramp(name) else None

@@ -8,6 +8,7 @@ and gives label-map color tables a view with Slicer's table methods.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from voxweb.scene.nodes import ColorEntry, ColorTable, ColorTableNode, Node
@@ -171,6 +172,7 @@ def table_view(owner: Node, table: ColorTable) -> ColorTableView:
 
 
 _STANDARD: dict[str, ColorTableView] = {}
+_NAMED_SOURCES: list[Callable[[str], Any]] = []  # more named colour nodes (ramps)
 
 
 def standard_color_node(node_id: str) -> ColorTableView | None:
@@ -180,11 +182,16 @@ def standard_color_node(node_id: str) -> ColorTableView | None:
     name = color_name_from_id(node_id)
     view = _STANDARD.get(name)
     if view is None:
-        from voxweb.scripting.color_ramps import ramp_color_node
-
-        view = ramp_color_node(name) or ColorTableView(name=name)
+        view = next((v for v in (s(name) for s in _NAMED_SOURCES) if v), None)
+        view = view or ColorTableView(name=name)
         _STANDARD[name] = view
     return view
+
+
+def provide_named_colors(source: Callable[[str], Any]) -> Callable[[str], Any]:
+    """Another source of standard colour nodes by name (the procedural ramps register here)."""
+    _NAMED_SOURCES.append(source)
+    return source
 
 
 __all__ = ["color_name_from_id", "color_node_id", "standard_color_node", "table_view"]

@@ -18,6 +18,7 @@ from voxweb.scene import hierarchy as tree
 from voxweb.scene.hierarchy import INVALID_ITEM_ID, HierarchyError, SubjectHierarchy
 from voxweb.scene.nodes import ScalarVolume
 from voxweb.scene.scene import Scene
+from voxweb.scripting.collection import NodeCollection
 from voxweb.scripting.node import vtkMRMLNode
 from voxweb.scripting.registry import register, unwrap, wrap
 
@@ -159,8 +160,6 @@ class vtkMRMLSubjectHierarchyNode(vtkMRMLNode):  # noqa: N801
     ) -> Any:
         """The data nodes of a branch. voxweb's nodes are Python views, not VTK objects, so
         they cannot go into a ``vtkCollection``: call it without one to get a collection."""
-        from voxweb.scripting.mrml_scene import NodeCollection
-
         nodes = [
             wrap(n)
             for n in self._tree.data_nodes_in_branch(int(item))

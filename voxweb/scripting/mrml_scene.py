@@ -8,14 +8,16 @@ IDs, and ``GetNodeByID`` finds them.
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from voxweb.scene.scene import Scene
 from voxweb.scripting import registry
+from voxweb.scripting.collection import NodeCollection
+from voxweb.scripting.colors import standard_color_node
+from voxweb.scripting.hierarchy import subject_hierarchy
 from voxweb.scripting.node import vtkMRMLNode
-from voxweb.scripting.registry import unwrap, wrap
+from voxweb.scripting.registry import scene_view, unwrap, wrap
 
 # vtkMRMLScene event IDs (as Slicer defines them) for AddObserver.
 NODE_ABOUT_TO_BE_ADDED_EVENT = 0x2000
@@ -24,45 +26,8 @@ NODE_ABOUT_TO_BE_REMOVED_EVENT = 0x2002
 NODE_REMOVED_EVENT = 0x2003
 END_CLOSE_EVENT = 0x2006
 
-_SCENES: weakref.WeakKeyDictionary[Scene, vtkMRMLScene] = weakref.WeakKeyDictionary()
 
-
-def scene_view(scene: Scene) -> vtkMRMLScene:
-    view = _SCENES.get(scene)
-    if view is None:
-        view = vtkMRMLScene(scene)
-        _SCENES[scene] = view
-    return view
-
-
-class NodeCollection(list):
-    """What Slicer's GetNodes* return: a vtkCollection that also iterates like a list."""
-
-    _cursor = 0
-
-    def GetNumberOfItems(self) -> int:  # noqa: N802
-        return len(self)
-
-    def GetItemAsObject(self, index: int) -> Any:  # noqa: N802
-        index = int(index)
-        return self[index] if 0 <= index < len(self) else None
-
-    def InitTraversal(self) -> None:  # noqa: N802
-        self._cursor = 0
-
-    def GetNextItemAsObject(self) -> Any:  # noqa: N802
-        if self._cursor >= len(self):
-            return None
-        self._cursor += 1
-        return self[self._cursor - 1]
-
-    def IsItemPresent(self, item: Any) -> int:  # noqa: N802
-        return self.index(item) + 1 if item in self else 0
-
-    def __iter__(self) -> Iterator[Any]:
-        return super().__iter__()
-
-
+@registry.provide_scene_views
 class vtkMRMLScene:  # noqa: N801
     NodeAboutToBeAddedEvent = NODE_ABOUT_TO_BE_ADDED_EVENT
     NodeAddedEvent = NODE_ADDED_EVENT
@@ -93,8 +58,6 @@ class vtkMRMLScene:  # noqa: N801
                 (v for v in registry.synthetic_nodes(self._scene) if v.GetID() == node_id), None
             )
         if found is None:
-            from voxweb.scripting.colors import standard_color_node
-
             found = standard_color_node(str(node_id))
         return found
 
@@ -265,8 +228,6 @@ class vtkMRMLScene:  # noqa: N801
 
     # --- subject hierarchy ------------------------------------------------------------------
     def GetSubjectHierarchyNode(self) -> Any:  # noqa: N802
-        from voxweb.scripting.hierarchy import subject_hierarchy
-
         return subject_hierarchy(self._scene)
 
 

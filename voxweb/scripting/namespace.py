@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from voxweb import scene as scene_module
+from voxweb.render.service import RenderService
 from voxweb.scripting.headless import ctk_module, qt_module
 from voxweb.scripting.sampledata import sampledata_module
 from voxweb.scripting.slicer_module import slicer_module
@@ -50,11 +51,15 @@ def _load_script_module(name: str, workspace: Workspace) -> Any:
     return provider.script_module(workspace)
 
 
-def exec_namespace(workspace: Workspace, dicom: Any = None) -> dict[str, Any]:
+def exec_namespace(
+    workspace: Workspace, dicom: Any = None, render: RenderService | None = None
+) -> dict[str, Any]:
+    """The globals of an exec script. ``render``: the server's render service (one of its
+    own when the namespace is made without a server, as in tests and embedding scripts)."""
     import vtk  # the real package, as in Slicer (imported here: it takes half a second)
     import vtk.util.numpy_support  # noqa: F401 - Slicer scripts use vtk.util.numpy_support
 
-    slicer = slicer_module(workspace)
+    slicer = slicer_module(workspace, render or RenderService(workspace.scene))
     provided: dict[str, Any] = {
         "slicer": slicer,
         "slicer.util": slicer.util,

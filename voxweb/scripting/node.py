@@ -15,13 +15,21 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from voxweb.scene.nodes import Node
-from voxweb.scripting.registry import register, remember, unwrap, wrap
+from voxweb.scripting.registry import (
+    provide_fallback,
+    register,
+    remember,
+    scene_view,
+    unwrap,
+    wrap,
+)
 
 # vtkCommand event IDs scripts pass to AddObserver (values as VTK defines them).
 MODIFIED_EVENT = 33
 _tags = itertools.count(1)
 
 
+@provide_fallback
 @register
 class vtkMRMLNode:  # noqa: N801 - Slicer's class names are the API
     """Generic node methods; families add theirs in subclasses."""
@@ -84,8 +92,6 @@ class vtkMRMLNode:  # noqa: N801 - Slicer's class names are the API
         self._node.description = str(text)
 
     def GetScene(self) -> Any:  # noqa: N802
-        from voxweb.scripting.mrml_scene import scene_view
-
         return None if self._node.scene is None else scene_view(self._node.scene)
 
     def GetHideFromEditors(self) -> bool:  # noqa: N802

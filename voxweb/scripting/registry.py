@@ -3,20 +3,49 @@
 A script that fetches the same node twice gets the same Python object (Slicer's wrappers
 behave so: ``getNode('a') is getNode('a')``), which also keeps observers attached. The table
 is weak: a node removed from the scene and forgotten by the script is freed.
+
+The modules that define views hand them in here (``register``, ``provide_fallback``,
+``provide_scene_views``) rather than this module importing them: views depend on the
+registry, never the reverse.
 """
 
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from voxweb.scene.nodes import Node
+from voxweb.scene.scene import Scene
 
 if TYPE_CHECKING:
-    from voxweb.scripting.node import MRMLNode
+    from voxweb.scripting.node import vtkMRMLNode as MRMLNode
 
 _VIEW_CLASSES: dict[str, type[MRMLNode]] = {}
 _VIEWS: weakref.WeakKeyDictionary[Node, MRMLNode] = weakref.WeakKeyDictionary()
+_FALLBACK: list[type[MRMLNode]] = []  # the view of a node no registered class claims
+_SCENE_VIEW_CLASS: list[Callable[[Scene], Any]] = []
+_SCENE_VIEWS: weakref.WeakKeyDictionary[Scene, Any] = weakref.WeakKeyDictionary()
+
+
+def provide_fallback(view_class: type[MRMLNode]) -> type[MRMLNode]:
+    """Class decorator: the view of nodes whose Slicer classes have no view of their own."""
+    _FALLBACK[:] = [view_class]
+    return view_class
+
+
+def provide_scene_views(view_class: Callable[[Scene], Any]) -> Callable[[Scene], Any]:
+    """Class decorator: the class of ``slicer.mrmlScene`` (one view per scene)."""
+    _SCENE_VIEW_CLASS[:] = [view_class]
+    return view_class
+
+
+def scene_view(scene: Scene) -> Any:
+    """The one ``vtkMRMLScene`` view of ``scene``."""
+    view = _SCENE_VIEWS.get(scene)
+    if view is None:
+        view = _SCENE_VIEWS[scene] = _SCENE_VIEW_CLASS[0](scene)
+    return view
 
 
 def register(view_class: type[MRMLNode]) -> type[MRMLNode]:
@@ -48,9 +77,7 @@ def wrap(node: Node | None) -> Any:
         cls = _VIEW_CLASSES.get(name)
         if cls is not None:
             return cls(_node=node)
-    from voxweb.scripting.node import MRMLNode
-
-    return MRMLNode(_node=node)
+    return _FALLBACK[0](_node=node)
 
 
 def unwrap(obj: Any) -> Node:

@@ -15,6 +15,7 @@ import numpy as np
 from vtkmodules.vtkImagingCore import vtkImageReslice
 
 from voxweb.scene.views import SliceView
+from voxweb.scripting.registry import wrap
 from voxweb.scripting.transformable import world_matrix
 from voxweb.scripting.vtkconvert import fill_matrix
 
@@ -57,10 +58,18 @@ class SliceReslice(vtkImageReslice):
         self._record(slab_spacing=float(fraction))
 
 
-def slice_reslice(view: SliceView, volume: Any) -> SliceReslice:
-    from voxweb.scripting.registry import wrap
-    from voxweb.scripting.views import xy_to_ras
+def xy_to_ras(view: SliceView) -> np.ndarray:
+    """Slicer's XYToRAS for the view's pixel grid (square pixels, as voxweb renders)."""
+    w, h = int(view.dimensions[0]), int(view.dimensions[1])
+    spacing = max(float(view.field_of_view[0]) / w, float(view.field_of_view[1]) / h)
+    xy_to_slice = np.array(
+        [[spacing, 0, 0, -w / 2 * spacing], [0, spacing, 0, -h / 2 * spacing], [0, 0, 1, 0],
+         [0, 0, 0, 1]]
+    )  # fmt: skip
+    return view.slice_to_ras() @ xy_to_slice
 
+
+def slice_reslice(view: SliceView, volume: Any) -> SliceReslice:
     reslice = SliceReslice()
     reslice._voxweb_view = view
     w, h = int(view.dimensions[0]), int(view.dimensions[1])

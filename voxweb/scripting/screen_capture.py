@@ -21,9 +21,9 @@ from voxweb.render.service import (
     ImageOptions,
     SliceRequest,
     ThreeDRequest,
-    render_service,
 )
 from voxweb.scene.views import SliceView, ThreeDView
+from voxweb.scripting.context import render_of
 from voxweb.scripting.headless import HeadlessError
 from voxweb.scripting.registry import unwrap
 from voxweb.services.files import write_confined
@@ -69,7 +69,7 @@ class ScreenCaptureLogic:
 
     # --- rendering ------------------------------------------------------------------------
     def _render(self, node: SliceView | ThreeDView | None, fmt: str, **moves: Any) -> bytes:
-        service = render_service(self._workspace.scene)
+        service = render_of(self._workspace.scene)
         options = ImageOptions(fmt)
         if node is None:
             return service.screenshot(image=options).body

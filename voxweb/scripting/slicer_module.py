@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import types
 
+from voxweb.render.service import RenderService
+
 # Importing the families registers their view classes.
 from voxweb.scripting import (  # noqa: F401
     cameras,
     cli_modules,
+    color_ramps,
     crop_volume,
     hierarchy,
     markups,
@@ -35,8 +38,8 @@ from voxweb.scripting.util import util_module
 from voxweb.services.workspace import Workspace
 
 
-def slicer_module(workspace: Workspace) -> types.ModuleType:
-    bind(workspace)
+def slicer_module(workspace: Workspace, render: RenderService) -> types.ModuleType:
+    bind(workspace, render)
     module = types.ModuleType(
         "slicer", "voxweb's headless implementation of Slicer's scripting API"
     )

@@ -17,6 +17,7 @@ from voxweb.scene.views import LAYOUTS, Layout, Selection, SliceView, ThreeDView
 from voxweb.scripting.display import PropertyView, property_view
 from voxweb.scripting.node import vtkMRMLNode
 from voxweb.scripting.registry import provide_synthetic, register, unwrap, wrap
+from voxweb.scripting.reslice import slice_reslice, xy_to_ras
 from voxweb.scripting.vtkconvert import fill_matrix, matrix_array
 
 
@@ -252,17 +253,6 @@ class vtkMRMLSliceLogic:  # noqa: N801
         return _Layer(self._view, "label_volume_id")
 
 
-def xy_to_ras(view: SliceView) -> np.ndarray:
-    """Slicer's XYToRAS for the view's pixel grid (square pixels, as voxweb renders)."""
-    w, h = int(view.dimensions[0]), int(view.dimensions[1])
-    spacing = max(float(view.field_of_view[0]) / w, float(view.field_of_view[1]) / h)
-    xy_to_slice = np.array(
-        [[spacing, 0, 0, -w / 2 * spacing], [0, spacing, 0, -h / 2 * spacing], [0, 0, 1, 0],
-         [0, 0, 0, 1]]
-    )  # fmt: skip
-    return view.slice_to_ras() @ xy_to_slice
-
-
 class _Layer:
     """A slice layer logic: which volume it shows, and a reslice that extracts its slice."""
 
@@ -280,8 +270,6 @@ class _Layer:
     def GetReslice(self) -> Any:  # noqa: N802
         """A real vtkImageReslice that extracts this view's slice from the layer's volume
         (pixels as in GetXYToRAS); its slab settings are the view's thick-slab settings."""
-        from voxweb.scripting.reslice import slice_reslice
-
         return slice_reslice(self._view, self._volume())
 
 

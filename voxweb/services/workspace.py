@@ -25,10 +25,11 @@ from voxweb.io import nrrd as nrrd_io
 from voxweb.io import sampledata
 from voxweb.io.limits import DEFAULT_MAX_VOLUME_SIZE
 from voxweb.scene import (
+    GridTransform,
     LabelMapVolume,
     Layout,
     LinearTransform,
-    Model,
+    MarkupsFiducial,
     Node,
     ScalarVolume,
     Scene,
@@ -38,12 +39,25 @@ from voxweb.scene import (
 )
 from voxweb.services.fetch import FetchPolicy, fetch_to_file
 from voxweb.services.files import open_for_reading, write_confined
+from voxweb.services.tracking import update_tracker
 
 logger = logging.getLogger(__name__)
 
 
 class NoMatchError(LookupError):
     """A filter or pattern matched no node."""
+
+
+class WrongNodeClassError(ValueError):
+    """A pattern matched a node of another kind than the request is about."""
+
+
+def _first_match(scene: Scene, pattern: str, kind: type, what: str) -> Node | None:
+    """The first node ``pattern`` matches (None for none); one of another kind is refused."""
+    matches = scene.find_nodes(pattern)
+    if matches and not isinstance(matches[0], kind):
+        raise WrongNodeClassError(f"node {matches[0].name!r} ({matches[0].id}) is not {what}")
+    return matches[0] if matches else None
 
 
 @dataclass
@@ -270,11 +284,8 @@ class Workspace:
         parsed = nrrd_io.read_volume(data, max_bytes=self.max_volume_size)
         pattern = pattern or "vtkMRMLScalarVolumeNode*"
         with self.scene.lock:
-            matches = self.scene.find_nodes(pattern)
-            if matches:
-                target = matches[0]
-                if not isinstance(target, ScalarVolume):
-                    raise TypeError(f"node {target.name!r} ({target.id}) is not a volume")
+            target = _first_match(self.scene, pattern, ScalarVolume, "a volume")
+            if target is not None:
                 # The parsed node already measured its window/level: take it, not recompute it.
                 target.display.auto_window_level = True
                 target.display.window, target.display.level = (
@@ -307,6 +318,14 @@ class Workspace:
                     fit_view_to_volume(view, volume)
             if not label and self.auto_volume_rendering:
                 self._volume_render_active(volume, fit)
+
+    def set_label_opacity(self, opacity: float) -> None:
+        """How opaque label maps are drawn in every slice view (0 to 1)."""
+        if not 0.0 <= float(opacity) <= 1.0:
+            raise ValueError(f"label opacity must be between 0 and 1, not {opacity}")
+        with self.scene.lock:
+            for view in self.slice_views():
+                view.label_opacity = float(opacity)  # bumps its mtime: views redraw
 
     def _volume_render_active(self, volume: ScalarVolume, fit: bool = True) -> None:
         """Show the active ``volume`` by volume rendering in the 3-D views whose volume was
@@ -348,12 +367,81 @@ class Workspace:
             self.show_volume(chosen, fit=False)
             return chosen
 
+    # --- transforms, points, tracking ---------------------------------------------------
+
+    def put_grid_transform(
+        self, pattern: str | None, data: bytes | bytearray | memoryview
+    ) -> GridTransform:
+        """Create or replace a grid transform from a NRRD displacement field; bad input
+        changes nothing (it is parsed before the scene is touched)."""
+        parsed = nrrd_io.read_displacement_field(bytes(data), max_bytes=self.max_volume_size)
+        with self.scene.lock:
+            pattern = pattern or "vtkMRMLGridTransformNode*"
+            target = _first_match(self.scene, pattern, GridTransform, "a grid transform")
+            if target is None:
+                parsed.name = pattern if pattern != "vtkMRMLGridTransformNode*" else "GridTransform"
+                return self.scene.add(parsed)
+            target.displacement = parsed.displacement
+            target.ijk_to_ras = parsed.ijk_to_ras
+            return target
+
+    def put_linear_transform(
+        self, pattern: str | None, matrix: np.ndarray, name: str | None = None
+    ) -> LinearTransform:
+        """Set the matrix (and name) of the transform ``pattern`` matches, or add one."""
+        matrix = np.asarray(matrix, dtype=float)
+        if matrix.shape != (4, 4) or not np.all(np.isfinite(matrix)):
+            raise ValueError(f"matrix must be 4x4 finite numbers, got shape {matrix.shape}")
+        with self.scene.lock:
+            node = (
+                _first_match(self.scene, pattern, LinearTransform, "a linear transform")
+                if pattern
+                else None
+            )
+            if node is None:
+                return self.scene.add(LinearTransform(matrix, name=name or pattern or ""))
+            node.matrix_to_parent = matrix
+            if name:
+                node.name = name
+            return node
+
+    def place_control_point(
+        self, pattern: str | None, index: int, position: Sequence[float]
+    ) -> MarkupsFiducial:
+        """Move control point ``index`` of a point list; one past the last adds a point."""
+        with self.scene.lock:
+            node = self.get(pattern or "vtkMRMLMarkupsFiducialNode*")
+            if not isinstance(node, MarkupsFiducial):
+                raise WrongNodeClassError(f"node {node.name!r} ({node.id}) is not a fiducial list")
+            count = len(node.control_points)
+            if index == count:
+                node.add_point(list(position))
+            elif 0 <= index < count:
+                node.set_point_position(index, list(position))
+            else:
+                raise ValueError(
+                    f"{node.name} has {count} control points; index {index} is out of range"
+                )
+            return node
+
+    def set_tracker(
+        self, rotation: np.ndarray | None, translation: Sequence[float] | None
+    ) -> LinearTransform:
+        """Slicer's ``/tracking``: move the "tracker" transform (and its device box)."""
+        return update_tracker(self.scene, rotation, translation)
+
     # --- layout --------------------------------------------------------------------------
 
     def set_layout(self, name: str | int) -> str:
         resolved = layout_name(name)
         self.layout().layout_name = resolved
         return resolved
+
+    def set_gui_contents(self, contents: str) -> None:
+        """What Slicer's window shows: ``viewers`` only or the ``full`` application."""
+        if contents not in ("viewers", "full"):
+            raise ValueError("contents must be 'viewers' or 'full'")
+        self.layout().gui_contents = contents
 
 
 def fit_view_to_volume(view: SliceView, volume: ScalarVolume) -> None:
@@ -383,62 +471,3 @@ def _copy_content(source: Node, target: Node) -> None:
         if key not in keep:
             object.__setattr__(target, key, value)
     target.modified()
-
-
-# --- tracking (Slicer's /tracking: a "tracker" transform moving a "trackingDevice" box) --------
-
-
-def box_model(size: tuple[float, float, float], name: str) -> Model:
-    """A closed box centred on the origin, ``size`` = (x, y, z) edge lengths in mm."""
-    hx, hy, hz = (s / 2 for s in size)
-    vertices = np.array(
-        [[x, y, z] for x in (-hx, hx) for y in (-hy, hy) for z in (-hz, hz)], dtype=float
-    )
-    quads = [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)]
-    faces = np.array(
-        [tri for a, b, c, d in quads for tri in ((a, b, c), (a, c, d))], dtype=np.int64
-    )
-    model = Model(vertices, faces, name=name)
-    model.color = (1.0, 1.0, 0.0)
-    return model
-
-
-def quaternion_matrix(w: float, x: float, y: float, z: float) -> np.ndarray:
-    """3x3 rotation of a (normalised) quaternion given as w, x, y, z."""
-    q = np.array([w, x, y, z], dtype=float)
-    norm = np.linalg.norm(q)
-    if norm == 0:
-        raise ValueError("quaternion q must not be all zeros")
-    w, x, y, z = q / norm
-    return np.array(
-        [
-            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-        ]
-    )
-
-
-def update_tracker(
-    workspace: Workspace,
-    rotation: np.ndarray | None = None,
-    translation: Sequence[float] | None = None,
-) -> LinearTransform:
-    """Find or create ``tracker`` + ``trackingDevice`` and set the tracker's rotation/translation."""
-    scene = workspace.scene
-    with scene.lock:
-        tracker = scene.get_first_node_by_name("tracker")
-        if not isinstance(tracker, LinearTransform):
-            tracker = scene.add(LinearTransform(name="tracker"))
-        device = scene.get_first_node_by_name("trackingDevice")
-        if not isinstance(device, Model):
-            device = scene.add(box_model((30.0, 70.0, 5.0), "trackingDevice"))
-        if device.parent_transform_id != tracker.id:
-            scene.set_parent_transform(device, tracker)
-        matrix = np.array(tracker.matrix_to_parent, dtype=float)
-        if rotation is not None:
-            matrix[:3, :3] = rotation
-        if translation is not None:
-            matrix[:3, 3] = [float(v) for v in translation]
-        tracker.matrix_to_parent = matrix
-        return tracker

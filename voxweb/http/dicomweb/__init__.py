@@ -21,13 +21,11 @@ import logging
 from starlette.types import Receive, Scope, Send
 
 from voxweb.context import ServerContext
-from voxweb.dicom import DicomFormatError, NotFoundError, QueryError
-from voxweb.dicom.frames import DecoderUnavailableError, RenderParameterError
-from voxweb.http.dicomweb.errors import HttpError
 from voxweb.http.dicomweb.negotiation import MediaRange, choose, parse_accept, parse_media_type
 from voxweb.http.dicomweb.request import ROOTS, build_request, error_reply, send_reply
 from voxweb.http.dicomweb.routes import dispatch
 from voxweb.http.dicomweb.stow import parse_multipart
+from voxweb.http.errors import HttpError, failure_of, log_failure
 
 __all__ = [
     "ROOTS",
@@ -54,16 +52,10 @@ class DicomWeb:
         try:
             req = build_request(scope, receive, self.ctx.bound_host, self.ctx.base_url)
             result = await dispatch(self.ctx, req, send)
-        except HttpError as exc:
-            result = error_reply(exc.status, exc.message, exc.headers)
-        except NotFoundError as exc:
-            result = error_reply(404, str(exc))
-        except (QueryError, RenderParameterError, DicomFormatError) as exc:
-            result = error_reply(400, str(exc))
-        except DecoderUnavailableError as exc:
-            result = error_reply(406, str(exc))
         except Exception as exc:  # the server must answer, whatever a handler hit
-            log.exception("DICOMweb request failed")
-            result = error_reply(500, f"Server error: {exc}")
+            failure = failure_of(exc)
+            log_failure(failure, exc, f"DICOMweb {scope['method']} {scope['path']}")
+            message = failure.message if failure.expected else f"Server error: {failure.message}"
+            result = error_reply(failure.status, message, failure.headers)
         if result is not None:
             await send_reply(send, result, head)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from voxweb.dicom import frames as _frames
 from voxweb.dicom.frames import EXPLICIT_VR_LITTLE_ENDIAN
-from voxweb.http.dicomweb.errors import HttpError
+from voxweb.http.errors import HttpError
 
 DICOM_JSON = "application/dicom+json"
 JSON = "application/json"

@@ -8,7 +8,6 @@ DICOMweb semantics here.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -17,8 +16,10 @@ from urllib.parse import parse_qsl
 from anyio import to_thread
 from starlette.types import Receive, Scope, Send
 
-from voxweb.http.dicomweb.errors import HttpError
+from voxweb.http.body import read_body
 from voxweb.http.dicomweb.negotiation import JSON, MediaRange, parse_accept
+from voxweb.http.errors import HttpError
+from voxweb.http.responses import error_body
 
 __all__ = ["ALLOW", "ROOTS", "DicomRequest", "HttpError", "Reply", "build_request", "run"]
 
@@ -57,14 +58,7 @@ class DicomRequest:
         return default
 
     async def body(self) -> bytes:
-        chunks = []
-        while True:
-            message = await self.receive()
-            if message["type"] == "http.disconnect":
-                raise HttpError(400, "client disconnected")
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                return b"".join(chunks)
+        return await read_body(self.receive, self.headers)  # type: ignore[return-value]
 
 
 def build_request(
@@ -127,8 +121,7 @@ async def send_reply(send: Send, reply: Reply, head: bool = False) -> None:
 
 def error_reply(status: int, message: str, headers: dict[str, str] | None = None) -> Reply:
     """The error shape of every DICOMweb answer other than 2xx."""
-    body = json.dumps({"success": False, "message": message}).encode()
-    return Reply(body, JSON, status, headers or {})
+    return Reply(error_body(message), JSON, status, headers or {})
 
 
 async def run(func: Callable[..., T], *args: Any) -> T:
