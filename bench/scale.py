@@ -6,8 +6,8 @@ auth on loopback answers the study-list queries OHIF sends, on each engine in tu
 first alternates by row, so a slow spell of this shared machine lands on both). Each row gives
 p50/p95 over ``--reps`` requests after a warm-up: "uncached" requests each differ (an ignored
 ``_=N`` parameter defeats voxweb's QIDO answer cache, and the PatientID/StudyDate rows vary
-the patient and year), "cached" repeats one request (SQLite only: PostgreSQL answers are not
-cached). The goal is p50 <= 20 ms on PostgreSQL. The answers of both engines are compared.
+the patient and year), "cached" repeats one request (the answer cache follows SQLite's
+``data_version`` and PostgreSQL's ``pg_current_snapshot()``). The goal is p50 <= 20 ms on PostgreSQL. The answers of both engines are compared.
 
     .venv/bin/python bench/scale.py                      # 200,000 studies, both engines
     .venv/bin/python bench/scale.py --studies 20000 --no-postgres
