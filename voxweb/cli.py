@@ -98,7 +98,8 @@ def _serve_parser(sub: argparse._SubParsersAction) -> None:
 def _serve(args: argparse.Namespace) -> int:
     from voxweb.logring import RedactFilter
     from voxweb.scaleout.pool import WorkersFailedError
-    from voxweb.server import PortUnavailableError, Server, reuse_large_allocations
+    from voxweb.server import PortUnavailableError, Server
+    from voxweb.startup import prepare_process, start_console
 
     flags = {
         k: v
@@ -107,22 +108,8 @@ def _serve(args: argparse.Namespace) -> int:
     }
     flags["data_dir"] = flags.get("data_dir") or args.top_data_dir
     settings = Settings.load(flags, config_file=args.config)
-    # The console shows warnings, plus the access log and info with --log-console; the
-    # in-memory log the control panel follows gets info either way.
-    console = logging.StreamHandler(sys.stderr)
-    console.setLevel(logging.INFO if settings.log_console else logging.WARNING)
-    console.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.getLogger().addHandler(console)
-    logging.getLogger("voxweb").setLevel(logging.INFO)
-    if settings.memory_reuse_size:
-        reuse_large_allocations(settings.memory_reuse_size)
-    if settings.ingest_processes is None:
-        # the command starts workers by default; an embedding script opts in (a spawned
-        # worker imports the script's __main__, which then needs its `if __name__` guard).
-        # With --workers the HTTP processes already ingest in parallel (see README).
-        from voxweb.dicom.workers import default_processes
-
-        settings.ingest_processes = default_processes() if settings.workers == 1 else 0
+    console = start_console(settings)
+    prepare_process(settings)
     problem = None if settings.disable_dicom else _index_problem(settings)
     if problem:
         print(f"voxweb: {problem}", file=sys.stderr)

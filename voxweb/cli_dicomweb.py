@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import logging
 import sys
 from pathlib import Path
 
@@ -62,20 +61,12 @@ def dicomweb_settings(args: argparse.Namespace) -> Settings:
 def run_dicomweb(args: argparse.Namespace) -> int:
     from voxweb.dicomweb_server import DicomWebServer
     from voxweb.logring import RedactFilter
-    from voxweb.server import PortUnavailableError, reuse_large_allocations
+    from voxweb.server import PortUnavailableError
+    from voxweb.startup import prepare_process, start_console
 
     settings = dicomweb_settings(args)
-    console = logging.StreamHandler(sys.stderr)
-    console.setLevel(logging.INFO if settings.log_console else logging.WARNING)
-    console.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.getLogger().addHandler(console)
-    logging.getLogger("voxweb").setLevel(logging.INFO)
-    if settings.memory_reuse_size:
-        reuse_large_allocations(settings.memory_reuse_size)
-    if settings.ingest_processes is None:
-        from voxweb.dicom.workers import default_processes
-
-        settings.ingest_processes = default_processes()
+    console = start_console(settings)
+    prepare_process(settings)
     try:
         server = DicomWebServer(settings)
     except ConfigError:

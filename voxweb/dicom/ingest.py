@@ -323,22 +323,25 @@ def _prepare(
     path = ing.store.content_key(rec.study_uid, rec.series_uid, rec.sop_uid, rec.sha256)
     if existing is not None and ing.store.has_file(path, len(data)):
         return _Prepared(result, rec, path, False, False)  # the file of a stale row is back
+    if not _write_file(ing, result, path, data, sync):
+        return result
+    return _Prepared(result, rec, path, False, True)
+
+
+def _write_file(ing: Ingester, result: IngestResult, path: str, data: bytes, sync: bool) -> bool:
+    """Store the instance file; on failure ``result`` says why (out of resources)."""
     try:
         ing.store.write(path, data, sync=sync)
     except OSError as exc:
         result.status, result.failure_code = "failed", FAILURE_OUT_OF_RESOURCES
         result.reason = f"cannot write the instance file: {exc}"
-        return result
-    return _Prepared(result, rec, path, False, True)
+        return False
+    return True
 
 
 def _rewrite(ing: Ingester, result: IngestResult, path: str, data: bytes) -> IngestResult:
     """Write the file of an indexed instance again (same key, same bytes), durably."""
-    try:
-        ing.store.write(path, data, sync=True)
-    except OSError as exc:
-        result.status, result.failure_code = "failed", FAILURE_OUT_OF_RESOURCES
-        result.reason = f"cannot write the instance file: {exc}"
+    _write_file(ing, result, path, data, sync=True)
     return result
 
 
