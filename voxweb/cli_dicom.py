@@ -77,9 +77,7 @@ def add_dicom_commands(sub: argparse._SubParsersAction) -> None:
 def data_dir_of(args: argparse.Namespace) -> Path:
     """The data dir a tool command works on: --data-dir (before or after the command),
     else --config / VOXWEB_DATA_DIR, else the per-user default ``serve`` uses too."""
-    data_dir = getattr(args, "data_dir", None) or args.top_data_dir
-    flags = {"data_dir": data_dir} if data_dir else {}
-    return Settings.load(flags, config_file=getattr(args, "config", None)).resolved_data_dir()
+    return _tool_settings(args).resolved_data_dir()
 
 
 def _tool_settings(args: argparse.Namespace) -> Settings:

@@ -40,11 +40,14 @@ async def read_body(
 
     ``headers``: the request's, with lower-case names (Starlette's ``Headers`` or a dict).
     """
-    size = _declared_length(headers) if writable else None
-    if size is None:
-        parts = [chunk async for chunk in _chunks(receive)]
-        data = b"".join(parts)
-        return memoryview(bytearray(data)) if writable else data
+    if not writable:
+        return b"".join([chunk async for chunk in _chunks(receive)])
+    size = _declared_length(headers)
+    if size is None:  # chunked: grow one buffer (no join, then no second copy)
+        buffer = bytearray()
+        async for chunk in _chunks(receive):
+            buffer += chunk
+        return memoryview(buffer)
     view, filled = memoryview(np.empty(size, dtype=np.uint8)), 0
     async for chunk in _chunks(receive):
         if filled + len(chunk) > size:

@@ -376,10 +376,10 @@ class Workspace:
         changes nothing (it is parsed before the scene is touched)."""
         parsed = nrrd_io.read_displacement_field(bytes(data), max_bytes=self.max_volume_size)
         with self.scene.lock:
-            pattern = pattern or "vtkMRMLGridTransformNode*"
-            target = _first_match(self.scene, pattern, GridTransform, "a grid transform")
+            glob = pattern or "vtkMRMLGridTransformNode*"
+            target = _first_match(self.scene, glob, GridTransform, "a grid transform")
             if target is None:
-                parsed.name = pattern if pattern != "vtkMRMLGridTransformNode*" else "GridTransform"
+                parsed.name = pattern or "GridTransform"
                 return self.scene.add(parsed)
             target.displacement = parsed.displacement
             target.ijk_to_ras = parsed.ijk_to_ras
